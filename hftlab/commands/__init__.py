@@ -1,0 +1,1 @@
+"""Subcommands of the `hftlab` CLI that belong to no single subsystem."""
