@@ -29,6 +29,7 @@ import random
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from itertools import chain
 from typing import Any
 
 import hiredis
@@ -226,29 +227,46 @@ class RedisCacheManager:
         await self.close()
 
     # ----- the writer -------------------------------------------------------------------------
+    INFLIGHT_BATCHES = 2  # pack the next batch while Redis executes the previous one
+
     async def _run(self) -> None:
         backoff = self.backoff_initial_s
+        inflight: deque[tuple[asyncio.Future, list, dict]] = deque()
         while not self._closing:
-            if not self.pending:
+            try:
+                if self.pending and len(inflight) < self.INFLIGHT_BATCHES:
+                    if not inflight and len(self._events) < self.batch_max and not self._wake.is_set():
+                        # Let a few more events join this batch: one round trip carries them all.
+                        await asyncio.sleep(self.flush_interval_s)
+                    self._wake.clear()
+                    sent = await self._send_batch()
+                    if sent is not None:
+                        inflight.append(sent)
+                    continue
+                if inflight:
+                    fut, batch, state = inflight[0]
+                    replies = await self._conn.wait(fut)
+                    inflight.popleft()
+                    self._account(replies, batch, state)
+                    if not self.stats.connected:
+                        if self.stats.outages:
+                            log.warning("redis reachable again; backlog %d, dropped so far %d",
+                                        self.pending, self.stats.events_dropped)
+                        self.stats.connected = True
+                    backoff = self.backoff_initial_s
+                    continue
                 self._idle.set()
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.flush_interval_s * 20)
                 except TimeoutError:
                     pass
-                continue
-            if len(self._events) < self.batch_max and not self._wake.is_set():
-                # Let a few more events join this batch: one round trip carries them all.
-                await asyncio.sleep(self.flush_interval_s)
-            self._wake.clear()
-            try:
-                await self._write_batch()
-                if not self.stats.connected:
-                    if self.stats.outages:
-                        log.warning("redis reachable again; backlog %d, dropped so far %d", self.pending, self.stats.events_dropped)
-                    self.stats.connected = True
-                backoff = self.backoff_initial_s
             except (RedisError, OSError, TimeoutError) as e:  # RespConnectionError is an OSError
+                # Everything in flight goes back, newest first, so older items end up in front and
+                # the newest state for a key wins.
+                while inflight:
+                    _fut, batch, state = inflight.pop()
+                    self._requeue(batch, state)
                 self.stats.last_error = f"{type(e).__name__}: {e}"
                 if self.stats.connected or self.stats.outages == 0:
                     self.stats.outages += 1
@@ -269,21 +287,13 @@ class RedisCacheManager:
         except Exception:  # a dead connection may fail to close; it is gone either way
             pass
 
-    async def _write_batch(self) -> None:
+    async def _send_batch(self) -> tuple[asyncio.Future, list, dict] | None:
         events = self._events
         n = min(len(events), self.batch_max)
         batch = [events.popleft() for _ in range(n)]
         state, self._state = self._state, {}
-        commands: list[tuple] = []
-        for key, (op, fields) in state.items():
-            if op == _REPLACE_HASH:
-                commands.append(("DEL", key))
-            if fields:
-                commands.append(("HSET", key, *_flat(fields)))
-        for _op, key, fields, maxlen in batch:
-            commands.append(("XADD", key, "MAXLEN", "~", maxlen, "*", *_flat(fields)))
         try:
-            replies = await self._conn.execute(commands)
+            fut = await self._conn.send(_commands(batch, state))
         except TypeError:
             # A value Redis cannot encode (None, an object): drop those items, keep the rest.
             good = [item for item in batch if _encodable(item[2])]
@@ -292,14 +302,17 @@ class RedisCacheManager:
             self.stats.events_dropped += bad
             log.error("dropped %d cache item(s) with values Redis cannot store (None or objects)", bad)
             self._requeue(good, good_state)
-            return
+            return None
         except BaseException:
             self._requeue(batch, state)
             raise
+        return fut, batch, state
+
+    def _account(self, replies: list, batch: list, state: dict) -> None:
         errors = [r for r in replies if isinstance(r, hiredis.ReplyError)]
         if errors:  # e.g. WRONGTYPE on a key someone else wrote: not retryable, say so once per batch
             log.error("redis rejected %d of %d cache writes, first: %s", len(errors), len(replies), errors[0])
-        self.stats.events_written += n
+        self.stats.events_written += len(batch)
         self.stats.state_written += len(state)
         self.stats.batches += 1
 
@@ -325,9 +338,13 @@ def _encodable(fields: Mapping[str, Any]) -> bool:
     return all(isinstance(v, (str, bytes, int, float)) and not isinstance(v, bool) for v in fields.values())
 
 
-def _flat(fields: Mapping[str, Any]) -> list[Any]:
-    out: list[Any] = []
-    for k, v in fields.items():
-        out.append(k)
-        out.append(v)
-    return out
+def _commands(batch: list, state: dict) -> list[tuple]:
+    commands: list[tuple] = []
+    for key, (op, fields) in state.items():
+        if op == _REPLACE_HASH:
+            commands.append(("DEL", key))
+        if fields:
+            commands.append(("HSET", key, *chain.from_iterable(fields.items())))
+    flat = chain.from_iterable
+    commands.extend(("XADD", key, "MAXLEN", "~", maxlen, "*", *flat(fields.items())) for _op, key, fields, maxlen in batch)
+    return commands

@@ -88,6 +88,7 @@ class Subscribed:
     arg: dict[str, Any]
     conn_id: str | None
     unsubscribed: bool = False
+    id: str | None = None  # the request's `id`, echoed when the client sent one
 
 
 @dataclass(slots=True)
@@ -135,6 +136,8 @@ class OpResponse:
     msg: str
     data: list[dict[str, Any]]
     recv_ns: int
+    in_time_us: int | None = None  # gateway receive time of the request (µs), when sent
+    out_time_us: int | None = None  # gateway send time of this response (µs), when sent
 
 
 @dataclass(slots=True)

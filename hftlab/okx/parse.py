@@ -1,0 +1,238 @@
+"""OKX v5 WebSocket frames -> typed events (hftlab.okx.events). The hot path of every feed.
+
+`parse_frame` never raises: a frame it cannot understand (bad JSON, unknown channel or event, a field
+of the wrong type) becomes one `ParseError` event, so a bad frame never kills a receive loop.
+Prices and sizes stay the exact strings OKX sent; `seqId`/`prevSeqId`/`checksum` are Python ints
+(seqId exceeds 2**32). Added fields and longer arrays are ignored: 2022 frames lack
+`count`/`source`/`seqId`, 2022 candles carry 7 elements instead of 9.
+
+Routing follows the protocol: the literal text `pong` is a heartbeat; a JSON object with `event` is
+control, with `op` a trading-op response, otherwise it is a push dispatched on `arg.channel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from hftlab.okx.events import (
+    BookMsg,
+    Candle,
+    ChannelConnCount,
+    ErrorEvent,
+    Event,
+    Login,
+    Notice,
+    OpResponse,
+    ParseError,
+    Pong,
+    PrivatePush,
+    Subscribed,
+    Ticker,
+    Trade,
+)
+
+RAW_KEEP = 500  # characters of a bad frame kept in its ParseError
+
+INCREMENTAL_BOOK_CHANNELS = frozenset({"books", "books-elp", "books-l2-tbt", "books50-l2-tbt"})
+TOP_BOOK_CHANNELS = frozenset({"books5", "bbo-tbt"})  # each push replaces the top N levels
+BOOK_CHANNELS = INCREMENTAL_BOOK_CHANNELS | TOP_BOOK_CHANNELS
+PRIVATE_CHANNELS = frozenset({
+    "orders", "positions", "account", "fills", "balance_and_position",
+    "liquidation-warning", "account-greeks", "orders-algo",
+})
+_BOOK_ACTIONS = ("snapshot", "update")
+
+# Anything a malformed but valid-JSON frame can throw while its fields are read.
+_FIELD_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
+
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
+
+
+class BadField(ValueError):
+    """A field is present but not what the protocol says it is."""
+
+
+def parse_frame(raw: str | bytes, recv_ns: int) -> list[Event]:
+    """One received frame -> its events (a push with several `data` items gives several)."""
+    if raw == "pong" or raw == b"pong":
+        return [Pong(recv_ns)]
+    try:
+        msg = _loads(raw)
+    except _JSONDecodeError as e:
+        return [_error(f"invalid JSON: {e}", raw, recv_ns)]
+    if type(msg) is not dict:
+        return [_error(f"expected a JSON object, got {type(msg).__name__}", raw, recv_ns)]
+    try:
+        arg = msg.get("arg")
+        if "event" in msg:
+            return [_control(msg)]
+        if "op" in msg:
+            return [_op_response(msg, recv_ns)]
+        if arg is None:
+            return [_error("neither event, op nor arg: not an OKX v5 frame", raw, recv_ns)]
+        data = msg.get("data")
+        if type(data) is not list:
+            return [_error("push without a `data` array", raw, recv_ns)]
+        channel = arg["channel"]
+        handler = _HANDLERS.get(channel)
+        if handler is None:
+            if type(channel) is str and channel.startswith("candle"):
+                handler = _candles
+            else:
+                return [_error(f"unknown channel {channel!r}", raw, recv_ns)]
+        return handler(msg, arg, data, recv_ns)
+    except _FIELD_ERRORS as e:
+        return [_error(f"bad field: {type(e).__name__}: {e}", raw, recv_ns)]
+
+
+def _error(reason: str, raw: Any, recv_ns: int) -> ParseError:
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        text = bytes(raw[: RAW_KEEP * 4]).decode("utf-8", "replace")
+    else:
+        text = str(raw)
+    return ParseError(reason, text[:RAW_KEEP], recv_ns)
+
+
+def _str(v: Any, name: str) -> str:
+    if type(v) is not str:
+        raise BadField(f"{name} must be a string, got {type(v).__name__}")
+    return v
+
+
+def _opt_int(v: Any, name: str) -> int | None:
+    if v is None or type(v) is int:
+        return v
+    raise BadField(f"{name} must be an integer, got {type(v).__name__}")
+
+
+def _levels(levels: Any, name: str) -> list:
+    if type(levels) is not list:
+        raise BadField(f"{name} must be an array")
+    for lv in levels:
+        if type(lv) is not list or len(lv) < 2 or type(lv[0]) is not str or type(lv[1]) is not str:
+            raise BadField(f"{name}: a level must be [price, size, ...] strings, got {lv!r:.80}")
+    return levels
+
+
+def _code(msg: dict) -> str:
+    code = msg.get("code", "")
+    if type(code) is int:  # OKX sends strings; tolerate a number
+        return str(code)
+    return _str(code, "code")
+
+
+def _control(msg: dict) -> Event:
+    event = msg["event"]
+    conn_id = msg.get("connId")
+    if event == "subscribe" or event == "unsubscribe":
+        arg = msg.get("arg")
+        if type(arg) is not dict:
+            raise BadField(f"{event} ack without an `arg` object")
+        return Subscribed(arg, conn_id, event == "unsubscribe", msg.get("id"))
+    if event == "error":
+        return ErrorEvent(_code(msg), _str(msg.get("msg", ""), "msg"), conn_id, msg.get("id"))
+    if event == "login":
+        return Login(_code(msg), _str(msg.get("msg", ""), "msg"), conn_id)
+    if event == "notice":
+        return Notice(_code(msg), _str(msg.get("msg", ""), "msg"), conn_id)
+    if event == "channel-conn-count" or event == "channel-conn-count-error":
+        return ChannelConnCount(_str(msg["channel"], "channel"), int(msg["connCount"]),
+                                event == "channel-conn-count-error", conn_id)
+    raise BadField(f"unknown event {event!r}")
+
+
+def _op_response(msg: dict, recv_ns: int) -> OpResponse:
+    if "code" not in msg:
+        # `{"op": ..., "args": [...]}` is what a client sends, never what OKX answers.
+        raise BadField(f"op {msg['op']!r} without `code`: a client request, not a server response")
+    data = msg.get("data", [])
+    if type(data) is not list:
+        raise BadField("op response `data` must be an array")
+    in_time, out_time = msg.get("inTime"), msg.get("outTime")
+    return OpResponse(
+        _str(msg["id"], "id"), _str(msg["op"], "op"), _code(msg), _str(msg.get("msg", ""), "msg"), data, recv_ns,
+        int(in_time) if in_time else None, int(out_time) if out_time else None,
+    )
+
+
+def _book(msg: dict, arg: dict, data: list, recv_ns: int) -> list[Event]:
+    channel = arg["channel"]
+    inst_id = _str(arg["instId"], "arg.instId")
+    action = msg.get("action")
+    if channel in INCREMENTAL_BOOK_CHANNELS:
+        if action not in _BOOK_ACTIONS:
+            raise BadField(f"{channel} push needs action snapshot|update, got {action!r}")
+    elif action is not None:
+        raise BadField(f"{channel} pushes carry no action, got {action!r}")
+    out: list[Event] = []
+    for d in data:
+        out.append(BookMsg(
+            channel, inst_id, action,
+            _levels(d["asks"], "asks"), _levels(d["bids"], "bids"),
+            int(d["ts"]), recv_ns,
+            _opt_int(d.get("checksum"), "checksum"),
+            _opt_int(d.get("seqId"), "seqId"),
+            _opt_int(d.get("prevSeqId"), "prevSeqId"),
+        ))
+    return out
+
+
+def _trades(msg: dict, arg: dict, data: list, recv_ns: int) -> list[Event]:
+    channel = arg["channel"]
+    out: list[Event] = []
+    for d in data:
+        count = d.get("count")
+        out.append(Trade(
+            channel, _str(d.get("instId") or arg["instId"], "instId"), _str(d["tradeId"], "tradeId"),
+            _str(d["px"], "px"), _str(d["sz"], "sz"), _str(d["side"], "side"), int(d["ts"]), recv_ns,
+            int(count) if count is not None else None, _opt_int(d.get("seqId"), "seqId"),
+        ))
+    return out
+
+
+def _tickers(msg: dict, arg: dict, data: list, recv_ns: int) -> list[Event]:
+    out: list[Event] = []
+    for d in data:
+        out.append(Ticker(
+            _str(d.get("instId") or arg["instId"], "instId"), _str(d["last"], "last"), _str(d["lastSz"], "lastSz"),
+            _str(d["bidPx"], "bidPx"), _str(d["bidSz"], "bidSz"), _str(d["askPx"], "askPx"),
+            _str(d["askSz"], "askSz"), int(d["ts"]), recv_ns, d,
+        ))
+    return out
+
+
+def _candles(msg: dict, arg: dict, data: list, recv_ns: int) -> list[Event]:
+    channel = arg["channel"]
+    inst_id = _str(arg["instId"], "arg.instId")
+    out: list[Event] = []
+    for c in data:
+        if type(c) is not list or len(c) < 7:
+            raise BadField("a candle is an array [ts, o, h, l, c, vol, volCcy, ...]")
+        for v in c[1:7]:
+            _str(v, "candle value")
+        # [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]; 2022 pushes stop after volCcy.
+        quote = _str(c[7], "volCcyQuote") if len(c) > 7 else None
+        out.append(Candle(channel, inst_id, int(c[0]), c[1], c[2], c[3], c[4], c[5], c[6], quote,
+                          len(c) > 8 and c[8] == "1", recv_ns))
+    return out
+
+
+def _private(msg: dict, arg: dict, data: list, recv_ns: int) -> list[Event]:
+    for d in data:
+        if type(d) is not dict:
+            raise BadField(f"{arg['channel']} data items must be objects")
+    return [PrivatePush(arg["channel"], arg, data, recv_ns, msg.get("eventType"))]
+
+
+_Handler = Callable[[dict, dict, list, int], list[Event]]
+_HANDLERS: dict[str, _Handler] = {
+    **{c: _book for c in BOOK_CHANNELS},
+    "trades": _trades,
+    "trades-all": _trades,
+    "tickers": _tickers,
+    **{c: _private for c in PRIVATE_CHANNELS},
+}
