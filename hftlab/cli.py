@@ -76,7 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hftlab: unknown command {name!r}\n\n{_top_help()}", file=sys.stderr)
         return 2
     parser, module = build_parser(name)
-    args = parser.parse_args(argv[1:])
+    if getattr(module, "PASS_THROUGH_OPTIONS", False):
+        # e.g. `hftlab bench cache --json --events 1000`: unknown options go to the benchmark itself
+        args, extra = parser.parse_known_args(argv[1:])
+        args.extra = [a for a in extra if a != "--"]
+    else:
+        args = parser.parse_args(argv[1:])
     from hftlab.config import ConfigError
 
     try:

@@ -2,7 +2,8 @@
 
 With --json, stdout carries exactly one JSON object:
 {"benchmark": NAME, "results": {LABEL: number}, "machine": {...}, "versions": {...}}; progress goes
-to stderr. `hftlab bench list` names the benchmarks.
+to stderr. `hftlab bench list` names the benchmarks; options a benchmark takes follow its name
+(`hftlab bench cache --json --events 100000`; `hftlab bench cache --help-bench` lists them).
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ def add_arguments(p) -> None:
 
     p.add_argument("name", help="one of: " + ", ".join(BENCHMARKS) + " (or 'list')")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    # Benchmark-specific options are parsed by the benchmark itself from the remaining arguments.
-    p.add_argument("options", nargs="*", help=argparse_hint())
+    p.add_argument("--help-bench", action="store_true", help="list the options of this benchmark")
 
 
-def argparse_hint() -> str:
-    return "benchmark options after `--`, e.g. `hftlab bench cache -- --events 100000`"
+PASS_THROUGH_OPTIONS = True  # the benchmark's own options are parsed by the benchmark
 
 
 def run(args) -> int:
@@ -45,7 +44,10 @@ def run(args) -> int:
     sub = argparse.ArgumentParser(prog=f"hftlab bench {args.name}")
     if hasattr(mod, "add_arguments"):
         mod.add_arguments(sub)
-    bargs = sub.parse_args(args.options)
+    if args.help_bench:
+        sub.print_help()
+        return 0
+    bargs = sub.parse_args(args.extra)
     doc = bench.run(args.name, bargs)
     if args.json:
         sys.stdout.write(orjson.dumps(doc).decode() + "\n")

@@ -1,0 +1,7 @@
+"""`python -m hftlab ...` is the `hftlab` command."""
+
+import sys
+
+from hftlab.cli import main
+
+sys.exit(main())
