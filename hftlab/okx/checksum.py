@@ -13,21 +13,30 @@ from collections.abc import Sequence
 DEPTH = 25
 
 
+def interleave(bid_parts: list[str], ask_parts: list[str]) -> str:
+    """Join `"px:sz"` strings, best first per side (at most DEPTH each), in OKX's checksum order."""
+    if len(bid_parts) == len(ask_parts):
+        parts = bid_parts + ask_parts  # the right length; every slot is overwritten below
+        parts[0::2] = bid_parts
+        parts[1::2] = ask_parts
+    else:
+        n = min(len(bid_parts), len(ask_parts))
+        bids, asks = bid_parts[:n], ask_parts[:n]
+        parts = bids + asks
+        parts[0::2] = bids
+        parts[1::2] = asks
+        parts += bid_parts[n:] or ask_parts[n:]
+    return ":".join(parts)
+
+
 def checksum_string(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]], depth: int = DEPTH) -> str:
     """`bids` best first (descending), `asks` best first (ascending); levels are [px, sz, ...] strings."""
-    parts: list[str] = []
-    nb, na = min(len(bids), depth), min(len(asks), depth)
-    for i in range(max(nb, na)):
-        if i < nb:
-            parts.append(f"{bids[i][0]}:{bids[i][1]}")
-        if i < na:
-            parts.append(f"{asks[i][0]}:{asks[i][1]}")
-    return ":".join(parts)
+    return interleave([f"{b[0]}:{b[1]}" for b in bids[:depth]], [f"{a[0]}:{a[1]}" for a in asks[:depth]])
 
 
 def crc32_signed(text: str) -> int:
     c = zlib.crc32(text.encode())
-    return c - (1 << 32) if c & 0x80000000 else c
+    return c - 0x100000000 if c & 0x80000000 else c
 
 
 def okx_checksum(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]) -> int:

@@ -43,7 +43,6 @@ PRIVATE_CHANNELS = frozenset({
     "orders", "positions", "account", "fills", "balance_and_position",
     "liquidation-warning", "account-greeks", "orders-algo",
 })
-_BOOK_ACTIONS = ("snapshot", "update")
 
 # Anything a malformed but valid-JSON frame can throw while its fields are read.
 _FIELD_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
@@ -85,6 +84,8 @@ def parse_frame(raw: str | bytes, recv_ns: int) -> list[Event]:
             else:
                 return [_error(f"unknown channel {channel!r}", raw, recv_ns)]
         return handler(msg, arg, data, recv_ns)
+    except BadField as e:
+        return [_error(str(e), raw, recv_ns)]
     except _FIELD_ERRORS as e:
         return [_error(f"bad field: {type(e).__name__}: {e}", raw, recv_ns)]
 
@@ -109,13 +110,10 @@ def _opt_int(v: Any, name: str) -> int | None:
     raise BadField(f"{name} must be an integer, got {type(v).__name__}")
 
 
-def _levels(levels: Any, name: str) -> list:
-    if type(levels) is not list:
-        raise BadField(f"{name} must be an array")
-    for lv in levels:
-        if type(lv) is not list or len(lv) < 2 or type(lv[0]) is not str or type(lv[1]) is not str:
-            raise BadField(f"{name}: a level must be [price, size, ...] strings, got {lv!r:.80}")
-    return levels
+def _opt_str(v: Any, name: str) -> str | None:
+    if v is None or type(v) is str:
+        return v
+    raise BadField(f"{name} must be a string, got {type(v).__name__}")
 
 
 def _code(msg: dict) -> str:
@@ -127,14 +125,14 @@ def _code(msg: dict) -> str:
 
 def _control(msg: dict) -> Event:
     event = msg["event"]
-    conn_id = msg.get("connId")
+    conn_id = _opt_str(msg.get("connId"), "connId")
     if event == "subscribe" or event == "unsubscribe":
         arg = msg.get("arg")
         if type(arg) is not dict:
             raise BadField(f"{event} ack without an `arg` object")
-        return Subscribed(arg, conn_id, event == "unsubscribe", msg.get("id"))
+        return Subscribed(arg, conn_id, event == "unsubscribe", _opt_str(msg.get("id"), "id"))
     if event == "error":
-        return ErrorEvent(_code(msg), _str(msg.get("msg", ""), "msg"), conn_id, msg.get("id"))
+        return ErrorEvent(_code(msg), _str(msg.get("msg", ""), "msg"), conn_id, _opt_str(msg.get("id"), "id"))
     if event == "login":
         return Login(_code(msg), _str(msg.get("msg", ""), "msg"), conn_id)
     if event == "notice":
@@ -161,23 +159,29 @@ def _op_response(msg: dict, recv_ns: int) -> OpResponse:
 
 def _book(msg: dict, arg: dict, data: list, recv_ns: int) -> list[Event]:
     channel = arg["channel"]
-    inst_id = _str(arg["instId"], "arg.instId")
+    inst_id = arg["instId"]
+    if type(inst_id) is not str:
+        raise BadField("arg.instId must be a string")
     action = msg.get("action")
     if channel in INCREMENTAL_BOOK_CHANNELS:
-        if action not in _BOOK_ACTIONS:
+        if action != "snapshot" and action != "update":
             raise BadField(f"{channel} push needs action snapshot|update, got {action!r}")
     elif action is not None:
         raise BadField(f"{channel} pushes carry no action, got {action!r}")
     out: list[Event] = []
     for d in data:
-        out.append(BookMsg(
-            channel, inst_id, action,
-            _levels(d["asks"], "asks"), _levels(d["bids"], "bids"),
-            int(d["ts"]), recv_ns,
-            _opt_int(d.get("checksum"), "checksum"),
-            _opt_int(d.get("seqId"), "seqId"),
-            _opt_int(d.get("prevSeqId"), "prevSeqId"),
-        ))
+        asks, bids = d["asks"], d["bids"]
+        if type(asks) is not list or type(bids) is not list:
+            raise BadField("asks and bids must be arrays")
+        for side in (asks, bids):  # the hot path: checks written out, not delegated
+            for lv in side:
+                if type(lv) is not list or len(lv) < 2 or type(lv[0]) is not str or type(lv[1]) is not str:
+                    raise BadField(f"a level must be [price, size, ...] strings, got {lv!r:.80}")
+        checksum, seq_id, prev_seq_id = d.get("checksum"), d.get("seqId"), d.get("prevSeqId")
+        if ((checksum is not None and type(checksum) is not int) or (seq_id is not None and type(seq_id) is not int)
+                or (prev_seq_id is not None and type(prev_seq_id) is not int)):
+            raise BadField("checksum, seqId and prevSeqId must be integers")
+        out.append(BookMsg(channel, inst_id, action, asks, bids, int(d["ts"]), recv_ns, checksum, seq_id, prev_seq_id))
     return out
 
 

@@ -1,0 +1,475 @@
+"""Sequence-checked OKX order books.
+
+`OrderBook` is one (channel, instId) book: a snapshot replaces it; an update must chain
+(`prevSeqId == last seqId`; keep-alives `seqId == prevSeqId` and resets `seqId < prevSeqId` pass the
+same rule; a missing `prevSeqId` — 2022-era data — is "unknown", so only the checksum guards); the
+legacy CRC32 checksum is verified whenever it is non-zero (0 or absent means "not provided", OKX's
+behaviour since 2026-06). A break, a mismatch or a malformed level marks the book invalid: it is not
+served, and updates are ignored until a fresh snapshot. Deleting an unknown price is a no-op; crossed
+books (pre-open, call auction) are counted, not rejected. `books5`/`bbo-tbt` pushes replace the top.
+
+`BookKeeper` holds every book of a connection, keeps at most ONE resync request in flight per book
+(no resubscription storm), buffers updates while a book awaits its snapshot so that it can be seeded
+from REST `/api/v5/market/books` (protocol doc §3.4, `splice_rest_snapshot`), and lists stale books.
+
+Levels are kept as the lists OKX sent (`[px, sz, "0", numOrders]`, strings untouched) in a dict keyed
+by numeric price, beside a sorted list of keys (bids negated, so both sides ascend best-first) and
+the pre-joined `"px:sz"` strings the checksum needs: an update costs a bisect per changed level and
+the checksum reads the first 25 keys of each side; nothing re-sorts the book.
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
+from typing import Any
+
+from hftlab.okx.checksum import DEPTH, crc32_signed, interleave
+from hftlab.okx.events import BookMsg, Level
+
+
+class Status(StrEnum):
+    """What applying one book message did."""
+
+    SNAPSHOT = "snapshot"  # the book was replaced (snapshot, books5/bbo-tbt push, REST seed)
+    UPDATE = "update"  # chained and applied (keep-alives and sequence resets included)
+    IGNORED = "ignored"  # the book is invalid and awaits a snapshot
+    SKIPPED = "skipped"  # an update already contained in the REST snapshot the book was seeded from
+    BREAK = "break"  # prevSeqId does not chain: the book is now invalid
+    MISMATCH = "mismatch"  # non-zero checksum differs from the book's: the book is now invalid
+    MALFORMED = "malformed"  # a level could not be read (price/size not a finite number): invalid
+
+
+_UPDATE, _SNAPSHOT, _IGNORED, _SKIPPED = Status.UPDATE, Status.SNAPSHOT, Status.IGNORED, Status.SKIPPED
+
+
+class SeedResult(StrEnum):
+    SEEDED = "seeded"  # book built from the REST snapshot and every buffered update after it
+    REFETCH = "refetch"  # the REST snapshot predates the buffered updates: fetch it again
+    BREAK = "break"  # the buffered updates do not continue the REST snapshot: fetch again
+
+
+@dataclass(slots=True)
+class BookStats:
+    snapshots: int = 0
+    rest_seeds: int = 0
+    updates: int = 0
+    seq_checked: int = 0  # updates whose prevSeqId was checked against the last seqId
+    keepalives: int = 0  # updates with seqId == prevSeqId
+    resets: int = 0  # updates with seqId < prevSeqId (sequence reset after maintenance)
+    checksum_verified: int = 0
+    checksum_mismatched: int = 0
+    checksum_absent: int = 0  # checksum 0 or missing: nothing to verify
+    breaks: int = 0
+    malformed: int = 0
+    crossed: int = 0  # messages after which best bid >= best ask
+    ignored: int = 0  # updates received while the book awaited a snapshot
+    skipped: int = 0  # updates already contained in the REST snapshot the book was seeded from
+    resyncs: int = 0  # resync requests made by the keeper
+
+    def add(self, other: BookStats) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class RestSnapshot:
+    """`GET /api/v5/market/books` answer `data[0]`: {asks, bids, ts, seqId}."""
+
+    asks: list[Level]
+    bids: list[Level]
+    ts_ms: int
+    seq_id: int
+
+    @classmethod
+    def from_response(cls, data0: dict[str, Any]) -> RestSnapshot:
+        """Raises ValueError naming what is wrong (the REST answer is the client's input)."""
+        try:
+            asks, bids, seq = data0["asks"], data0["bids"], data0["seqId"]
+            ts = int(data0["ts"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"REST books data[0] needs asks, bids, ts and seqId: {e!r}") from None
+        if type(asks) is not list or type(bids) is not list or type(seq) is not int:
+            raise ValueError("REST books data[0]: asks/bids must be arrays and seqId an integer")
+        return cls(asks, bids, ts, seq)
+
+
+_NOT_FINITE = "price must be a finite number"
+
+
+class _Side:
+    """One side of a book. Keys are numeric prices (negated for bids, so both sides ascend best
+    first); `top` always holds the first DEPTH `"px:sz"` strings, maintained as levels change, so
+    the checksum never walks the book."""
+
+    __slots__ = ("sign", "keys", "levels", "parts", "top")
+
+    def __init__(self, sign: float) -> None:
+        self.sign = sign
+        self.clear()
+
+    def clear(self) -> None:
+        self.keys: list[float] = []
+        self.levels: dict[float, Level] = {}  # as received
+        self.parts: dict[float, str] = {}  # "px:sz"
+        self.top: list[str] = []
+
+    def load(self, levels: Iterable[Level]) -> None:
+        sign = self.sign
+        book: dict[float, Level] = {}
+        parts: dict[float, str] = {}
+        for lv in levels:
+            px, sz = lv[0], lv[1]
+            k = float(px) * sign
+            if k - k != 0.0:  # nan or inf would corrupt the ordering
+                raise ValueError(_NOT_FINITE)
+            if sz == "0" or (sz[0] == "0" and float(sz) == 0.0):  # "0" deletes; so would "0.000"
+                continue
+            book[k] = lv
+            parts[k] = px + ":" + sz
+        self.keys = keys = sorted(book)
+        self.levels, self.parts = book, parts
+        self.top = [parts[k] for k in keys[:DEPTH]]
+
+    def apply(self, levels: Iterable[Level]) -> bool:
+        """Apply update levels; True if the top DEPTH levels changed."""
+        sign, keys, book, parts, top = self.sign, self.keys, self.levels, self.parts, self.top
+        touched = False
+        for lv in levels:
+            px, sz = lv[0], lv[1]
+            k = float(px) * sign
+            if k - k != 0.0:
+                raise ValueError(_NOT_FINITE)
+            if sz == "0" or (sz[0] == "0" and float(sz) == 0.0):
+                if k in book:  # OKX deletes prices it never sent us: then a no-op
+                    i = bisect_left(keys, k)
+                    del keys[i], book[k], parts[k]
+                    if i < DEPTH:
+                        del top[i]
+                        if len(keys) >= DEPTH:
+                            top.append(parts[keys[DEPTH - 1]])
+                        touched = True
+            else:
+                part = px + ":" + sz
+                if k in book:
+                    book[k] = lv
+                    parts[k] = part
+                    if len(keys) <= DEPTH or k <= keys[DEPTH - 1]:
+                        top[bisect_left(keys, k)] = part
+                        touched = True
+                else:
+                    i = bisect_left(keys, k)
+                    keys.insert(i, k)
+                    book[k] = lv
+                    parts[k] = part
+                    if i < DEPTH:
+                        top.insert(i, part)
+                        if len(top) > DEPTH:
+                            del top[DEPTH]
+                        touched = True
+        return touched
+
+    def first(self, n: int | None) -> list[Level]:
+        book = self.levels
+        return [book[k] for k in (self.keys if n is None else self.keys[:n])]
+
+
+class OrderBook:
+    """One (channel, instId) book. Read it only while `valid`."""
+
+    __slots__ = ("channel", "inst_id", "valid", "reason", "seq_id", "ts_ms", "recv_ns", "stats",
+                 "_bids", "_asks", "_checksum", "_seeded")
+
+    def __init__(self, channel: str = "books", inst_id: str = "") -> None:
+        self.channel = channel
+        self.inst_id = inst_id
+        self.valid = False
+        self.reason = "no snapshot yet"  # why the book is invalid
+        self.seq_id: int | None = None  # last seqId applied; None: unknown (2022-era data)
+        self.ts_ms = 0  # exchange time of the last message applied
+        self.recv_ns = 0  # local receive time of the last message seen (applied or not)
+        self.stats = BookStats()
+        self._bids = _Side(-1.0)
+        self._asks = _Side(1.0)
+        self._checksum: int | None = None  # of the current top levels; None: to compute
+        self._seeded = False  # set by a REST seed: the next update chains by prevSeqId <= seq_id < seqId
+
+    # -- applying messages ---------------------------------------------------------------------
+
+    def apply(self, msg: BookMsg) -> Status:
+        stats = self.stats
+        self.recv_ns = msg.recv_ns
+        if msg.action == "update":
+            if not self.valid:
+                stats.ignored += 1
+                return _IGNORED
+            prev, seq, last = msg.prev_seq_id, msg.seq_id, self.seq_id
+            if prev is not None and last is not None:
+                if prev != last:
+                    # After a REST seed the first update only needs prevSeqId <= seqId(REST) < seqId;
+                    # one with seqId <= seqId(REST) is already in the snapshot.
+                    if not self._seeded or prev > last:
+                        stats.breaks += 1
+                        self.invalidate(f"sequence break: prevSeqId {prev} after seqId {last}")
+                        return Status.BREAK
+                    if seq is not None and seq <= last:
+                        stats.skipped += 1
+                        return Status.SKIPPED
+                stats.seq_checked += 1
+            bids, asks = msg.bids, msg.asks
+            try:  # most updates touch one side only: skip the other's call
+                if bids and self._bids.apply(bids):
+                    self._checksum = None
+                if asks and self._asks.apply(asks):
+                    self._checksum = None
+            except (ValueError, TypeError, IndexError, KeyError) as e:
+                return self._malformed(e)
+            self._seeded = False
+            if seq is not None:
+                if prev is not None:
+                    if seq == prev:
+                        stats.keepalives += 1
+                    elif seq < prev:
+                        stats.resets += 1
+                self.seq_id = seq
+            stats.updates += 1
+            status = _UPDATE
+        else:  # "snapshot", or None: a books5 / bbo-tbt push replaces the top
+            try:
+                self._replace(msg.bids, msg.asks)
+            except (ValueError, TypeError, IndexError, KeyError) as e:
+                return self._malformed(e)
+            self.seq_id = msg.seq_id
+            self._seeded = False
+            self.valid = True
+            self.reason = ""
+            stats.snapshots += 1
+            status = _SNAPSHOT
+        self.ts_ms = msg.ts_ms
+        expected = msg.checksum
+        if expected:
+            actual = self.checksum()
+            if actual != expected:
+                stats.checksum_mismatched += 1
+                self.invalidate(f"checksum mismatch: book {actual} != message {expected}")
+                return Status.MISMATCH
+            stats.checksum_verified += 1
+        else:
+            stats.checksum_absent += 1
+        bk, ak = self._bids.keys, self._asks.keys
+        if bk and ak and -bk[0] >= ak[0]:
+            stats.crossed += 1
+        return status
+
+    def load_rest(self, snap: RestSnapshot, recv_ns: int) -> Status:
+        """Replace the book with a REST snapshot; the next update chains by `prevSeqId <= seqId < next`."""
+        self.recv_ns = recv_ns
+        try:
+            self._replace(snap.bids, snap.asks)
+        except (ValueError, TypeError, IndexError, KeyError) as e:
+            return self._malformed(e)
+        self.seq_id = snap.seq_id
+        self.ts_ms = snap.ts_ms
+        self._seeded = True
+        self.valid = True
+        self.reason = ""
+        self.stats.rest_seeds += 1
+        return Status.SNAPSHOT
+
+    def invalidate(self, reason: str) -> None:
+        """Stop serving the book until a fresh snapshot (its levels are dropped, never merged into)."""
+        self.valid = False
+        self.reason = reason
+        self._seeded = False
+        self._bids.clear()
+        self._asks.clear()
+        self._checksum = None
+
+    def _replace(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
+        self._checksum = None
+        self._bids.load(bids)
+        self._asks.load(asks)
+
+    def _malformed(self, e: Exception) -> Status:
+        self.stats.malformed += 1
+        self.invalidate(f"malformed level: {type(e).__name__}: {e}")
+        return Status.MALFORMED
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def checksum(self) -> int:
+        """OKX's CRC32 over the top 25 levels of this book, signed."""
+        cs = self._checksum
+        if cs is None:
+            cs = self._checksum = crc32_signed(interleave(self._bids.top, self._asks.top))
+        return cs
+
+    def bids(self, n: int | None = None) -> list[Level]:
+        """Best (highest) first, as received."""
+        return self._bids.first(n)
+
+    def asks(self, n: int | None = None) -> list[Level]:
+        """Best (lowest) first, as received."""
+        return self._asks.first(n)
+
+    def best_bid(self) -> Level | None:
+        side = self._bids
+        return side.levels[side.keys[0]] if side.keys else None
+
+    def best_ask(self) -> Level | None:
+        side = self._asks
+        return side.levels[side.keys[0]] if side.keys else None
+
+    @property
+    def crossed(self) -> bool:
+        bk, ak = self._bids.keys, self._asks.keys
+        return bool(bk and ak and -bk[0] >= ak[0])
+
+    def depth(self) -> tuple[int, int]:
+        return len(self._bids.keys), len(self._asks.keys)
+
+    def top_of_book(self) -> dict[str, Any]:
+        """Best bid/ask as strings (empty when a side is empty), for caches and dashboards."""
+        b, a = self.best_bid(), self.best_ask()
+        return {
+            "bid_px": b[0] if b else "", "bid_sz": b[1] if b else "",
+            "ask_px": a[0] if a else "", "ask_sz": a[1] if a else "",
+            "ts_ms": self.ts_ms, "seq_id": -1 if self.seq_id is None else self.seq_id,
+        }
+
+
+def splice_rest_snapshot(snapshot_seq_id: int, buffered: Iterable[BookMsg]) -> list[BookMsg] | None:
+    """Protocol doc §3.4: which buffered updates follow a REST snapshot, or None to fetch it again.
+
+    `buffered` are the updates received (in order) since subscribing; a WS snapshot among them is
+    ignored. The snapshot must not predate the first buffered update's `prevSeqId` (else updates
+    between them are lost); updates with `seqId <= snapshot seqId` are already in it. The first
+    one kept must satisfy `prevSeqId <= snapshot seqId < seqId`, which `OrderBook.apply` checks
+    after `OrderBook.load_rest`.
+    """
+    updates = [m for m in buffered if m.action == "update" and m.seq_id is not None]
+    if updates and updates[0].prev_seq_id is not None and snapshot_seq_id < updates[0].prev_seq_id:
+        return None
+    return [m for m in updates if m.seq_id > snapshot_seq_id]
+
+
+ResyncCallback = Callable[[str, str, str], None]  # (channel, inst_id, reason)
+Key = tuple[str, str]  # (channel, inst_id)
+
+
+class BookKeeper:
+    """Every book of a feed, keyed by (channel, inst_id), with one resync request in flight per book.
+
+    `on_resync(channel, inst_id, reason)` is called when a book needs a fresh snapshot (break,
+    checksum mismatch, malformed level, an update before any snapshot, or `invalidate`). Until that
+    book gets a snapshot (WS, or REST via `seed_from_rest`), further trouble never calls it again;
+    `retry_resyncs` re-arms requests that have waited too long.
+    """
+
+    def __init__(self, on_resync: ResyncCallback | None = None, buffer_max: int = 10_000) -> None:
+        self.on_resync = on_resync
+        self.buffer_max = buffer_max
+        self.books: dict[Key, OrderBook] = {}
+        self._pending: dict[Key, int] = {}  # key -> time.time_ns() of the request in flight
+        self._buffers: dict[Key, deque[BookMsg]] = {}  # updates seen while awaiting a snapshot
+
+    def apply(self, msg: BookMsg) -> Status:
+        key = (msg.channel, msg.inst_id)
+        book = self.books.get(key)
+        if book is None:
+            book = self.books[key] = OrderBook(msg.channel, msg.inst_id)
+        status = book.apply(msg)
+        if status is _UPDATE or status is _SKIPPED:
+            return status
+        if status is _SNAPSHOT:
+            if key in self._pending:
+                del self._pending[key]
+                self._buffers.pop(key, None)
+            return status
+        if msg.action != "update":  # an unusable snapshot still answered the request in flight
+            self._pending.pop(key, None)
+        self._request(key, book, book.reason, msg.recv_ns)
+        if status is _IGNORED and msg.seq_id is not None:  # kept for a REST seed (§3.4); useless without ids
+            buf = self._buffers.get(key)
+            if buf is None:
+                buf = self._buffers[key] = deque(maxlen=self.buffer_max)
+            buf.append(msg)
+        return status
+
+    def invalidate(self, channel: str, inst_id: str, reason: str, now_ns: int | None = None) -> None:
+        """The client lost a message of this book (e.g. dropped from a full queue): resync it."""
+        key = (channel, inst_id)
+        now_ns = time.time_ns() if now_ns is None else now_ns
+        book = self.books.get(key)
+        if book is None:
+            book = self.books[key] = OrderBook(channel, inst_id)
+            book.recv_ns = now_ns
+        book.invalidate(reason)
+        self._buffers.pop(key, None)  # a lost message may sit among them: start buffering afresh
+        self._request(key, book, reason, now_ns)
+
+    def _request(self, key: Key, book: OrderBook, reason: str, now_ns: int) -> None:
+        if key in self._pending:
+            return
+        self._pending[key] = now_ns or time.time_ns()
+        book.stats.resyncs += 1
+        if self.on_resync is not None:
+            self.on_resync(key[0], key[1], reason)
+
+    def seed_from_rest(self, channel: str, inst_id: str, data0: dict[str, Any],
+                       recv_ns: int | None = None) -> SeedResult:
+        """Build a book from a REST `/api/v5/market/books` answer (`data[0]`) and the updates buffered
+        since the request. REFETCH/BREAK: fetch again (the request stays in flight). ValueError if
+        `data0` is not a books answer."""
+        key = (channel, inst_id)
+        snap = RestSnapshot.from_response(data0)
+        recv_ns = time.time_ns() if recv_ns is None else recv_ns
+        follow = splice_rest_snapshot(snap.seq_id, self._buffers.get(key, ()))
+        if follow is None:
+            return SeedResult.REFETCH
+        book = self.books.get(key)
+        if book is None:
+            book = self.books[key] = OrderBook(channel, inst_id)
+        if book.load_rest(snap, recv_ns) is not Status.SNAPSHOT:
+            return SeedResult.BREAK
+        for m in follow:
+            if book.apply(m) is not Status.UPDATE:  # the book invalidated itself
+                return SeedResult.BREAK
+        book.recv_ns = max(book.recv_ns, recv_ns)
+        self._pending.pop(key, None)
+        self._buffers.pop(key, None)
+        return SeedResult.SEEDED
+
+    def retry_resyncs(self, now_ns: int, timeout_s: float) -> list[Key]:
+        """Re-request every resync that has waited longer than `timeout_s` (no snapshot came)."""
+        due = [k for k, t in self._pending.items() if now_ns - t > timeout_s * 1e9]
+        for key in due:
+            del self._pending[key]
+            self._request(key, self.books[key], f"resync timed out after {timeout_s:g} s", now_ns)
+        return due
+
+    def resync_pending(self, channel: str, inst_id: str) -> bool:
+        return (channel, inst_id) in self._pending
+
+    def get(self, channel: str, inst_id: str) -> OrderBook | None:
+        """The book if it may be served (valid), else None."""
+        book = self.books.get((channel, inst_id))
+        return book if book is not None and book.valid else None
+
+    def stale(self, now_ns: int, max_age_s: float) -> list[Key]:
+        """Books that have received no message for more than `max_age_s`."""
+        limit = now_ns - max_age_s * 1e9
+        return [k for k, b in self.books.items() if b.recv_ns < limit]
+
+    def stats(self) -> BookStats:
+        total = BookStats()
+        for b in self.books.values():
+            total.add(b.stats)
+        return total
