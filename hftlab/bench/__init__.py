@@ -20,6 +20,7 @@ from typing import Any
 BENCHMARKS: dict[str, str] = {
     "cache": "Redis hot cache: pipelined writer vs one round trip per event (embedded redis-server)",
     "feed": "OKX book frames: orjson floor vs hftlab parse+book+checksum vs cryptofeed",
+    "sim": "hftlab sim at real speed: CPU share of one core with N clients on books, trades, tickers",
     "indicators": "RSI+MACD+BB: hftlab vs TA-Lib vs ta, streaming cost, parallel panel",
     "inference": "signal model: eager PyTorch vs optimised path, p50/p99 latency",
     "backtest": "vectorbt backtest over one million bars",

@@ -1,0 +1,252 @@
+"""Fault injection: the simulator misbehaving on command, the way OKX sometimes does.
+
+One FaultInjector per server. Faults are fired by the scenario scheduler (`run`) or directly by a
+test (`sim.faults.skip_seq("BTC-USDT")`); the publishing and request paths consult the injector's
+hooks (`take_skip`, `on_publish`, `stalled`, ...), which cost one attribute test when nothing is
+armed. Every fault that reaches the wire is appended to `log` (time, kind, detail) and logged, so a
+test can line the client's reaction up with the cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hftlab.sim.scenario import FaultSpec, Scenario, Trigger
+
+log = logging.getLogger("hftlab.sim.faults")
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRecord:
+    ts: float  # Unix seconds (wall) when the fault took effect
+    kind: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Connections(Protocol):
+    """What the injector needs from the server to act on live connections."""
+
+    def drop(self, role: str, mode: str) -> list[str]: ...  # connIds closed
+    def notice(self, role: str, close_after_s: float) -> list[str]: ...  # connIds noticed
+
+
+def _matches(armed_inst: str | None, inst_id: str) -> bool:
+    return armed_inst is None or armed_inst == inst_id
+
+
+class FaultInjector:
+    def __init__(self, scenario: Scenario | Sequence[FaultSpec] = (), seed: int = 7):
+        if not isinstance(scenario, Scenario):
+            scenario = Scenario(faults=tuple(scenario))
+        self.specs = scenario.faults
+        self.seed = scenario.seed if scenario.seed is not None else seed
+        self.log: list[FaultRecord] = []
+        self._conns: Connections | None = None
+        self._skip: dict[str | None, int] = {}
+        self._corrupt: dict[str | None, int] = {}
+        self._dup: dict[tuple[str, str | None], int] = {}
+        self._reorder: set[tuple[str, str | None]] = set()
+        self._held: dict[tuple[str, str], bytes] = {}
+        self._stalls: list[tuple[str | None, str | None, float]] = []
+        self._rate: dict[str, list[float]] = {}  # target -> [remaining count, until monotonic]
+        self._delays: list[list[float]] = []  # [delay_s, remaining count (inf = unlimited), until monotonic]
+        self.shaping = False  # True while duplicate/reorder work is pending (fast path for publishers)
+
+    # --- wiring --------------------------------------------------------------------------------
+    def bind(self, connections: Connections) -> None:
+        self._conns = connections
+
+    def record(self, kind: str, **detail: Any) -> FaultRecord:
+        rec = FaultRecord(time.time(), kind, detail)
+        self.log.append(rec)
+        log.warning("fault injected: %s %s", kind, detail)
+        return rec
+
+    # --- programmatic API (also what the scheduler calls) ---------------------------------------
+    def drop(self, role: str = "any", mode: str = "abort") -> list[str]:
+        ids = self._conns.drop(role, mode) if self._conns else []
+        self.record("drop", role=role, mode=mode, conn_ids=ids)
+        return ids
+
+    def notice(self, role: str = "any", close_after_s: float = 5.0) -> list[str]:
+        ids = self._conns.notice(role, close_after_s) if self._conns else []
+        self.record("notice", role=role, close_after_s=close_after_s, conn_ids=ids)
+        return ids
+
+    def skip_seq(self, inst_id: str | None = None) -> None:
+        self._skip[inst_id] = self._skip.get(inst_id, 0) + 1
+
+    def corrupt_checksum(self, inst_id: str | None = None) -> None:
+        self._corrupt[inst_id] = self._corrupt.get(inst_id, 0) + 1
+
+    def duplicate(self, channel: str = "books", inst_id: str | None = None, count: int = 1) -> None:
+        self._dup[(channel, inst_id)] = self._dup.get((channel, inst_id), 0) + count
+        self.shaping = True
+
+    def reorder(self, channel: str = "books", inst_id: str | None = None) -> None:
+        self._reorder.add((channel, inst_id))
+        self.shaping = True
+
+    def stall(self, channel: str | None = None, inst_id: str | None = None, duration_s: float = 5.0) -> None:
+        until = time.monotonic() + duration_s
+        self._stalls.append((channel, inst_id, until))
+        self.record("stall", channel=channel, inst_id=inst_id, duration_s=duration_s)
+
+    def rate_limit(self, target: str = "any", count: int = 1, duration_s: float | None = None) -> None:
+        until = time.monotonic() + duration_s if duration_s is not None else float("inf")
+        self._rate[target] = [float("inf") if duration_s is not None else float(count), until]
+
+    def delay_acks(self, delay_ms: float = 500.0, count: int | None = None, duration_s: float | None = None) -> None:
+        until = time.monotonic() + duration_s if duration_s is not None else float("inf")
+        remaining = float(count) if count is not None else (float("inf") if duration_s is not None else 1.0)
+        self._delays.append([delay_ms / 1000.0, remaining, until])
+
+    def fire(self, spec: FaultSpec) -> None:
+        getattr(self, spec.kind)(**spec.params)
+
+    # --- hooks for the publishing and request paths ---------------------------------------------
+    def _take(self, armed: dict[str | None, int], inst_id: str) -> bool:
+        for key in (inst_id, None):
+            n = armed.get(key)
+            if n:
+                if n == 1:
+                    del armed[key]
+                else:
+                    armed[key] = n - 1
+                return True
+        return False
+
+    def take_skip(self, inst_id: str, seq_id: int) -> bool:
+        """True: drop this books publication (its seqId is spent, so the next one does not chain)."""
+        if self._skip and self._take(self._skip, inst_id):
+            self.record("skip_seq", channel="books", inst_id=inst_id, skipped_seq_id=seq_id)
+            return True
+        return False
+
+    def take_corrupt(self, inst_id: str, seq_id: int) -> bool:
+        if self._corrupt and self._take(self._corrupt, inst_id):
+            self.record("corrupt_checksum", channel="books", inst_id=inst_id, seq_id=seq_id)
+            return True
+        return False
+
+    def on_publish(self, channel: str, inst_id: str, payload: bytes) -> list[bytes]:
+        """Frames to send for one publication, after duplicate/reorder faults (call only when shaping)."""
+        key = (channel, inst_id)
+        out = [payload]
+        held = self._held.pop(key, None)
+        if held is not None:
+            out.append(held)
+            self.record("reorder", channel=channel, inst_id=inst_id, held_frames=1)
+        else:
+            for armed in ((channel, inst_id), (channel, None)):
+                if armed in self._reorder:
+                    self._reorder.discard(armed)
+                    self._held[key] = payload
+                    out = []
+                    break
+        if out:
+            for armed in ((channel, inst_id), (channel, None)):
+                n = self._dup.get(armed)
+                if n:
+                    self._dup[armed] = n - 1
+                    if n == 1:
+                        del self._dup[armed]
+                    out = out + [out[-1]]
+                    self.record("duplicate", channel=channel, inst_id=inst_id)
+                    break
+        self.shaping = bool(self._dup or self._reorder or self._held)
+        return out
+
+    def stalled(self, channel: str, inst_id: str) -> bool:
+        if not self._stalls:
+            return False
+        now = time.monotonic()
+        self._stalls = [s for s in self._stalls if s[2] > now]
+        return any((c is None or c == channel) and _matches(i, inst_id) for c, i, _ in self._stalls)
+
+    def take_rate_limit(self, target: str, what: str) -> bool:
+        """True: answer this request (`target` rest|ws, `what` path or op) with 50011."""
+        if not self._rate:
+            return False
+        now = time.monotonic()
+        for key in (target, "any"):
+            slot = self._rate.get(key)
+            if slot is None:
+                continue
+            if slot[1] <= now:
+                del self._rate[key]
+                continue
+            slot[0] -= 1
+            if slot[0] <= 0:
+                del self._rate[key]
+            self.record("rate_limit", target=target, request=what)
+            return True
+        return False
+
+    def take_ack_delay(self, what: str) -> float:
+        """Extra seconds before this ack goes out (0 when no delay is armed)."""
+        if not self._delays:
+            return 0.0
+        now = time.monotonic()
+        self._delays = [d for d in self._delays if d[2] > now and d[1] > 0]
+        if not self._delays:
+            return 0.0
+        d = self._delays[0]
+        d[1] -= 1
+        self.record("delay_acks", request=what, delay_ms=round(d[0] * 1000, 3))
+        return d[0]
+
+    # --- scheduler ----------------------------------------------------------------------------------
+    def firings(self) -> Iterator[tuple[float, FaultSpec]]:
+        """(seconds since start, spec) in time order; the same sequence every time for one seed."""
+        rng = random.Random(self.seed)
+
+        def first(t: Trigger) -> float:
+            if t.at_s:
+                return t.at_s[0]
+            if t.every_s is not None:
+                return t.start_s if t.start_s is not None else t.every_s
+            return (t.start_s or 0.0) + rng.expovariate(t.rate_per_min / 60.0)
+
+        def after(t: Trigger, at: float, n_fired: int) -> float | None:
+            if t.at_s:
+                return t.at_s[n_fired] if n_fired < len(t.at_s) else None
+            if t.every_s is not None:
+                return at + t.every_s
+            return at + rng.expovariate(t.rate_per_min / 60.0)
+
+        heap: list[tuple[float, int, int]] = []
+        for i, spec in enumerate(self.specs):
+            heapq.heappush(heap, (first(spec.trigger), i, 0))
+        while heap:
+            at, i, n = heapq.heappop(heap)
+            trig = self.specs[i].trigger
+            if trig.until_s is not None and at > trig.until_s:
+                continue
+            yield at, self.specs[i]
+            nxt = after(trig, at, n + 1)
+            if nxt is not None:
+                heapq.heappush(heap, (nxt, i, n + 1))
+
+    def plan(self, horizon_s: float) -> list[tuple[float, str]]:
+        """The scenario's firings within the first `horizon_s` seconds (what `run` will do)."""
+        return [(round(at, 6), spec.kind) for at, spec in itertools.takewhile(lambda x: x[0] <= horizon_s,
+                                                                              self.firings())]
+
+    async def run(self) -> None:
+        """Fire the scenario's faults on schedule (seconds since this call) until cancelled."""
+        start = time.monotonic()
+        for at, spec in self.firings():
+            await asyncio.sleep(max(0.0, start + at - time.monotonic()))
+            try:
+                self.fire(spec)
+            except Exception:  # a fault must never take the server down
+                log.exception("fault %s failed", spec.kind)

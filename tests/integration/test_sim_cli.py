@@ -1,0 +1,59 @@
+"""`hftlab sim` as a user runs it: a subprocess that prints its URLs, answers REST, and exits 0 on SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import urllib.request
+
+from hftlab.config import REPO_ROOT
+
+CMD = [sys.executable, "-m", "hftlab.cli", "sim", "-c", str(REPO_ROOT / "config" / "test.yaml")]
+
+
+async def _start(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(*CMD, *args, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE, cwd=REPO_ROOT)
+
+
+async def test_runs_answers_and_stops_on_sigint(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("faults:\n  - kind: rate_limit\n    target: ws\n    at_s: [3600]\n")
+    proc = await _start("--port", "0", "--speed", "2", "--scenario", str(scenario), "--fault", "drop,every_s=3600",
+                        "--progress-interval", "0.2")
+    try:
+        lines = []
+        while not any(line.startswith("hftlab sim: running") for line in lines):
+            line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+            assert line, f"sim exited early: {(await proc.stderr.read()).decode()}"
+            lines.append(line)
+        rest = next(line.split()[-1] for line in lines if " REST " in line)
+        assert any("ws://" in line and line.rstrip().endswith("/ws/v5/private") for line in lines)
+        assert any("credentials: documented sim defaults" in line for line in lines)
+        assert any("2 scheduled fault(s)" in line for line in lines)
+        assert "hftlab-sim-secret" not in "".join(lines)
+        url = f"{rest}/api/v5/public/time"
+        body = await asyncio.to_thread(lambda: json.load(urllib.request.urlopen(url, timeout=10)))
+        assert body["code"] == "0"
+        progress = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+        assert "client(s)" in progress and "frames/s" in progress
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert "hftlab sim: stopped" in out.decode()
+    assert "Traceback" not in err.decode() and "Task was destroyed" not in err.decode()
+
+
+async def test_bad_options_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("faults:\n  - kind: explode\n    every_s: 1\n")
+    for args, needle in ((["--scenario", str(bad), "--fault", "drop,every_s=1"], "unknown kind 'explode'"),
+                         (["--speed", "-1"], "speed")):
+        proc = await _start("--port", "0", *args)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 2, (args, out, err)
+        assert needle in err.decode(), err.decode()

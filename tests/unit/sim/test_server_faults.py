@@ -1,0 +1,121 @@
+"""The fault injector's hooks: each armed fault takes effect once (or for its window) and is logged."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hftlab.sim.faults import FaultInjector
+from hftlab.sim.scenario import parse_scenario
+
+
+class FakeConnections:
+    """Stands in for the WebSocket gateway: records what the injector asked for."""
+
+    def __init__(self):
+        self.calls = []
+
+    def drop(self, role, mode):
+        self.calls.append(("drop", role, mode))
+        return ["c1"]
+
+    def notice(self, role, close_after_s):
+        self.calls.append(("notice", role, close_after_s))
+        return ["c1", "c2"]
+
+
+def test_skip_and_corrupt_take_effect_once_per_arming():
+    f = FaultInjector()
+    f.skip_seq("BTC-USDT")
+    assert not f.take_skip("ETH-USDT", 5)
+    assert f.take_skip("BTC-USDT", 7)
+    assert not f.take_skip("BTC-USDT", 9)
+    f.corrupt_checksum()  # any instrument
+    assert f.take_corrupt("ETH-USDT", 11) and not f.take_corrupt("ETH-USDT", 12)
+    assert [(r.kind, r.detail.get("inst_id")) for r in f.log] == [("skip_seq", "BTC-USDT"),
+                                                                  ("corrupt_checksum", "ETH-USDT")]
+    assert f.log[0].detail["skipped_seq_id"] == 7
+
+
+def test_duplicate_and_reorder_shape_publications():
+    f = FaultInjector()
+    assert not f.shaping
+    f.duplicate("books", "BTC-USDT", count=2)
+    assert f.shaping
+    assert f.on_publish("books", "ETH-USDT", b"e") == [b"e"]
+    assert f.on_publish("books", "BTC-USDT", b"a") == [b"a", b"a"]
+    assert f.on_publish("books", "BTC-USDT", b"b") == [b"b", b"b"]
+    assert f.on_publish("books", "BTC-USDT", b"c") == [b"c"]
+    assert not f.shaping
+    f.reorder("trades")
+    assert f.on_publish("trades", "SOL-USDT", b"1") == []
+    assert f.on_publish("trades", "SOL-USDT", b"2") == [b"2", b"1"]
+    assert f.on_publish("trades", "SOL-USDT", b"3") == [b"3"]
+    assert [r.kind for r in f.log] == ["duplicate", "duplicate", "reorder"]
+
+
+def test_stall_window():
+    f = FaultInjector()
+    f.stall("books", "BTC-USDT", duration_s=0.05)
+    assert f.stalled("books", "BTC-USDT")
+    assert not f.stalled("books", "ETH-USDT") and not f.stalled("trades", "BTC-USDT")
+    f.stall(None, None, duration_s=0.0)  # already over
+    assert not f.stalled("trades", "BTC-USDT")
+
+
+async def test_stall_ends():
+    f = FaultInjector()
+    f.stall("books", None, duration_s=0.02)
+    assert f.stalled("books", "X")
+    await asyncio.sleep(0.05)
+    assert not f.stalled("books", "X")
+
+
+def test_rate_limit_and_ack_delay_counts():
+    f = FaultInjector()
+    assert not f.take_rate_limit("rest", "/x")
+    f.rate_limit("ws", count=2)
+    assert not f.take_rate_limit("rest", "/x")
+    assert f.take_rate_limit("ws", "order") and f.take_rate_limit("ws", "order")
+    assert not f.take_rate_limit("ws", "order")
+    f.rate_limit("any", duration_s=10)
+    assert all(f.take_rate_limit("rest", "/x") for _ in range(5))
+    assert f.take_ack_delay("order") == 0.0
+    f.delay_acks(250, count=1)
+    assert f.take_ack_delay("order") == 0.25 and f.take_ack_delay("order") == 0.0
+    assert sum(r.kind == "rate_limit" for r in f.log) == 7 and sum(r.kind == "delay_acks" for r in f.log) == 1
+
+
+def test_connection_faults_go_through_the_bound_server():
+    f = FaultInjector()
+    conns = FakeConnections()
+    f.bind(conns)
+    assert f.drop("public", "close") == ["c1"]
+    assert f.notice("private", 2.5) == ["c1", "c2"]
+    assert conns.calls == [("drop", "public", "close"), ("notice", "private", 2.5)]
+    assert f.log[-1].detail == {"role": "private", "close_after_s": 2.5, "conn_ids": ["c1", "c2"]}
+
+
+def _plan(seed):
+    sc = parse_scenario({"faults": [
+        {"kind": "drop", "rate_per_min": 30},
+        {"kind": "skip_seq", "every_s": 4, "start_s": 1, "until_s": 9},
+        {"kind": "notice", "at_s": [2.5, 6]},
+    ]}, "t")
+    return FaultInjector(sc, seed=seed).plan(20)
+
+
+def test_schedule_is_deterministic_per_seed():
+    a, b, c = _plan(1), _plan(1), _plan(2)
+    assert a == b and a != c
+    assert [t for t, k in a if k == "skip_seq"] == [1, 5, 9]
+    assert [t for t, k in a if k == "notice"] == [2.5, 6]
+    drops = [t for t, k in a if k == "drop"]
+    assert drops == sorted(drops) and len(drops) >= 2  # ~10 expected at 30/min over 20 s
+    assert a == sorted(a)
+
+
+async def test_run_fires_on_schedule():
+    sc = parse_scenario({"faults": [{"kind": "skip_seq", "at_s": [0.0, 0.01]}]}, "t")
+    f = FaultInjector(sc)
+    await asyncio.wait_for(f.run(), 2)
+    assert f.take_skip("A", 1) and f.take_skip("A", 2) and not f.take_skip("A", 3)
