@@ -86,6 +86,10 @@ class SimConfig(Section):
     book_interval_ms: int = Field(100, ge=10, le=10_000)
     ack_latency_ms: float = Field(0.0, ge=0, le=10_000)
     md_latency_ms: float = Field(0.0, ge=0, le=10_000)
+    idle_timeout_s: float = Field(30.0, gt=0, le=3600, description="close (4004) a socket idle this long, as OKX")
+    keepalive_s: float = Field(60.0, gt=0, le=3600, description="idle books send a keep-alive update this often")
+    ws_compress: bool = Field(False, description="permessage-deflate; off so each frame is serialised once for all")
+    start_ms: int | None = Field(None, ge=0, description="market start time (Unix ms); default: now")
     maker_fee: float = Field(-0.0008, ge=-0.01, le=0.01, description="negative = paid, as OKX reports")
     taker_fee: float = Field(-0.001, ge=-0.01, le=0.01)
     scenario: Path | None = None
@@ -221,14 +225,47 @@ class CollectConfig(Section):
     record_raw: bool = True
     flush_interval_s: float = Field(5.0, gt=0, le=3600)
     rotate_rows: int = Field(500_000, ge=1000)
+    rotate_s: float = Field(300.0, gt=0, description="finish a Parquet file this old (bounds loss on SIGKILL)")
+    bar_grace_ms: int = Field(2000, ge=0, description="close a bar this long after its end by the exchange clock")
+    fill_empty_bars: bool = False
     queue_maxsize: int = Field(100_000, ge=100)
     progress_interval_s: float = Field(5.0, gt=0)
+
+
+class ClientConfig(Section):
+    """The OKX WebSocket client's timing and limits (hftlab.okx.client.ClientOptions); OKX's defaults."""
+
+    ping_interval_s: float = Field(25.0, gt=0, lt=30, description="silence before a text ping (OKX closes at 30 s)")
+    pong_timeout_s: float = Field(10.0, gt=0)
+    stale_after_s: float = Field(90.0, gt=0, description="a silent subscribed book is resynced after this")
+    snapshot_timeout_s: float = Field(5.0, gt=0, description="no WS snapshot after resubscribing: seed from REST")
+    resync_timeout_s: float = Field(30.0, gt=0)
+    connect_timeout_s: float = Field(10.0, gt=0)
+    login_timeout_s: float = Field(10.0, gt=0)
+    ack_timeout_s: float = Field(10.0, gt=0)
+    backoff_initial_s: float = Field(0.5, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
+    stable_after_s: float = Field(10.0, gt=0, description="a connection up this long resets the backoff")
+    rollover_grace_s: float = Field(1.0, ge=0, description="64008: keep the old socket this long after the new one")
+    ops_per_hour: int = Field(480, ge=1, le=480, description="subscribe/unsubscribe/login per connection (OKX: 480)")
+    ops_burst: int = Field(240, ge=1, le=480)
+    max_frame_bytes: int = Field(1 << 24, ge=1 << 16)
+    reconcile_orders: bool = True
+
+    @model_validator(mode="after")
+    def _backoff(self) -> ClientConfig:
+        if self.backoff_initial_s > self.backoff_max_s:
+            raise ValueError("backoff_initial_s cannot exceed backoff_max_s")
+        if self.ops_burst > self.ops_per_hour:
+            raise ValueError("ops_burst cannot exceed ops_per_hour")
+        return self
 
 
 class Settings(Section):
     system: SystemConfig = Field(default_factory=SystemConfig)
     trading: TradingConfig = Field(default_factory=TradingConfig)
     venue: VenueConfig = Field(default_factory=VenueConfig)
+    client: ClientConfig = Field(default_factory=ClientConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)

@@ -97,3 +97,12 @@ def test_cli_config_check_exit_codes(tmp_path: Path, capsys):
 def test_cli_missing_file_exits_2(tmp_path: Path, capsys):
     assert main(["config", "check", str(tmp_path / "nope.yaml")]) == 2
     assert "cannot read file" in capsys.readouterr().err
+
+
+def test_client_section_mirrors_client_options():
+    import dataclasses
+
+    from hftlab.okx.client import ClientOptions
+
+    options = {f.name for f in dataclasses.fields(ClientOptions)} - {"queue_maxsize"}  # collect.queue_maxsize
+    assert options == set(Settings().client.model_dump())
