@@ -55,13 +55,28 @@ class _RedactingJson(logging.Formatter):
         return redact(orjson.dumps(doc, default=str).decode())
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at emit time (pytest and notebooks swap it), like logging.lastResort."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_logging(level: str = "INFO", fmt: str = "text", stream=None) -> None:
     """Configure the root logger once per process (idempotent: replaces our previous handler)."""
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_hftlab", False):
             root.removeHandler(h)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderr()
     handler._hftlab = True  # type: ignore[attr-defined]
     if fmt == "json":
         handler.setFormatter(_RedactingJson())
