@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("hftlab.sim.cli", "run the local OKX v5 exchange until interrupted"),
     "collect": ("hftlab.collect.cli", "collect OKX market data to Parquet and Redis"),
     "replay": ("hftlab.okx.replay", "replay recorded frames through the parser and book engine"),
+    "train": ("hftlab.models.cli", "train the signal model, evaluate beside baselines, register in MLflow"),
     "demo": ("hftlab.commands.demo", "the main job on the embedded default (make demo)"),
 }
 

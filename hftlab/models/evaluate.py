@@ -1,0 +1,134 @@
+"""Out-of-sample metrics and the statistical tests behind the report's verdicts.
+
+Chance is judged by a circular-shift permutation test of balanced accuracy: the test labels are
+compared with the model's predictions rotated by a random offset (at least horizon + seq_len
+rows, so a rotated prediction shares no window or label with its original position). Rotation
+keeps the autocorrelation of both series, which overlapping windows and overlapping label horizons
+make strong; an iid binomial interval around 1/3 ignores it and is too narrow (it would call
+noise a signal). A model beats chance when its balanced accuracy is above the (1 - alpha)
+quantile of the rotated ones. Balanced accuracy (mean recall over the classes present) is 1/3 for
+any predictor independent of the labels, whatever the class balance, which is why it is the
+statistic rather than accuracy.
+
+The LSTM-versus-baseline comparison is a moving-block bootstrap of the difference in balanced
+accuracy on the same test samples (blocks of horizon + seq_len rows).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hftlab.models.data import N_CLASSES
+
+
+def _confusion(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    return np.bincount(N_CLASSES * y + pred, minlength=N_CLASSES * N_CLASSES).reshape(N_CLASSES, N_CLASSES)
+
+
+def balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
+    cm = _confusion(y, pred)
+    support = cm.sum(axis=1)
+    present = support > 0
+    return float(np.mean(np.diag(cm)[present] / support[present]))
+
+
+def metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """accuracy, balanced_accuracy, f1_macro, auc_macro (one-vs-rest; NaN unless all classes occur),
+    log_loss, and how often each class is true and predicted."""
+    from sklearn.metrics import f1_score, log_loss, roc_auc_score
+
+    y = np.asarray(y, dtype=np.int64)
+    proba = np.asarray(proba, dtype=np.float64)
+    proba = proba / proba.sum(axis=1, keepdims=True)  # float32 softmax rows sum to 1 only within ~1e-7
+    pred = proba.argmax(axis=1)
+    labels = list(range(N_CLASSES))
+    present = np.bincount(y, minlength=N_CLASSES) > 0
+    auc = float(roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=labels)) if present.all() else math.nan
+    return {
+        "n": int(len(y)),
+        "accuracy": float(np.mean(pred == y)),
+        "balanced_accuracy": balanced_accuracy(y, pred),
+        "f1_macro": float(f1_score(y, pred, labels=labels, average="macro", zero_division=0)),
+        "auc_macro": auc,
+        "log_loss": float(log_loss(y, np.clip(proba, 1e-12, 1.0), labels=labels)),
+        "true_rate": (np.bincount(y, minlength=N_CLASSES) / len(y)).round(4).tolist(),
+        "pred_rate": (np.bincount(pred, minlength=N_CLASSES) / len(y)).round(4).tolist(),
+    }
+
+
+def shift_test(y: np.ndarray, pred: np.ndarray, *, min_shift: int, n_shifts: int = 1000, seed: int = 0) -> dict:
+    """Balanced accuracy against its distribution under random circular shifts of the predictions."""
+    y = np.asarray(y, dtype=np.int64)
+    pred = np.asarray(pred, dtype=np.int64)
+    n = len(y)
+    if n <= 2 * min_shift:
+        raise ValueError(f"{n} test samples are too few for a shift test with min_shift {min_shift}")
+    stat = balanced_accuracy(y, pred)
+    shifts = np.random.default_rng(seed).integers(min_shift, n - min_shift + 1, n_shifts)
+    null = np.array([balanced_accuracy(y, np.roll(pred, s)) for s in shifts])
+    p_greater = (1 + int((null >= stat - 1e-12).sum())) / (n_shifts + 1)
+    p_less = (1 + int((null <= stat + 1e-12).sum())) / (n_shifts + 1)
+    return {
+        "balanced_accuracy": stat,
+        "null_mean": float(null.mean()),
+        "null_q025": float(np.quantile(null, 0.025)),
+        "null_q975": float(np.quantile(null, 0.975)),
+        "p_greater": p_greater,
+        "p_two_sided": min(1.0, 2 * min(p_greater, p_less)),
+    }
+
+
+def block_bootstrap_difference(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, *, block: int,
+                               n_boot: int = 1000, seed: int = 0) -> dict:
+    """Balanced accuracy of a minus b, with a 95% moving-block bootstrap interval."""
+    n = len(y)
+    block = max(1, min(block, n))
+    rng = np.random.default_rng(seed)
+    n_blocks = math.ceil(n / block)
+    offsets = np.arange(block)
+    diffs = np.empty(n_boot)
+    for k in range(n_boot):
+        idx = (rng.integers(0, n - block + 1, n_blocks)[:, None] + offsets).ravel()[:n]
+        diffs[k] = balanced_accuracy(y[idx], pred_a[idx]) - balanced_accuracy(y[idx], pred_b[idx])
+    return {
+        "difference": balanced_accuracy(y, pred_a) - balanced_accuracy(y, pred_b),
+        "ci95": [float(np.quantile(diffs, 0.025)), float(np.quantile(diffs, 0.975))],
+        "p_not_better": float((1 + (diffs <= 0).sum()) / (n_boot + 1)),
+    }
+
+
+SHIFT_TEST = ("circular-shift permutation test of balanced accuracy (predictions rotated by >= horizon + "
+              "seq_len rows, {n} rotations; keeps the series' autocorrelation)")
+
+
+def evaluate_models(y: np.ndarray, probas: dict[str, np.ndarray], *, min_shift: int, alpha: float = 0.05,
+                    seed: int = 0, n_shifts: int = 1000) -> dict[str, dict]:
+    """Metrics plus the shift test for each model; `beats_chance` is one-sided at alpha."""
+    out = {}
+    for name, p in probas.items():
+        test = shift_test(y, p.argmax(axis=1), min_shift=min_shift, n_shifts=n_shifts, seed=seed)
+        out[name] = {**metrics(y, p), "chance_test": test, "beats_chance": test["p_greater"] < alpha}
+    return out
+
+
+def chance_verdict(results: dict[str, dict], *, alpha: float = 0.05, n_shifts: int = 1000,
+                   sided: str = "two") -> dict:
+    """Verdict of a control where nothing is learnable: no model's shift test rejects at
+    alpha / n_models (Bonferroni). sided="two": every model at chance (neither above nor below);
+    sided="greater": no model above chance."""
+    if sided not in ("two", "greater"):
+        raise ValueError(f"sided must be 'two' or 'greater', got {sided!r}")
+    level = alpha / max(1, len(results))
+    key = "p_two_sided" if sided == "two" else "p_greater"
+    models = {name: {"balanced_accuracy": r["chance_test"]["balanced_accuracy"],
+                     "null_q025": r["chance_test"]["null_q025"], "null_q975": r["chance_test"]["null_q975"],
+                     key: r["chance_test"][key], "at_chance": r["chance_test"][key] >= level}
+              for name, r in results.items()}
+    side = "two-sided" if sided == "two" else "one-sided (above chance)"
+    return {
+        "test": SHIFT_TEST.format(n=n_shifts) + f", {side}, Bonferroni alpha {alpha}/{len(results)}",
+        "passed": all(m["at_chance"] for m in models.values()),
+        "models": models,
+    }

@@ -1,0 +1,106 @@
+"""`hftlab train` end to end on real OKX candles: evaluation, MLflow run and registry, a servable model.
+
+Small model, few epochs, the newest ~6000 one-minute bars: under a minute on one CPU thread.
+MLflow goes to a throwaway SQLite store, never the repository's mlruns/.
+"""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+CSV = "BTC-USDT-SWAP_1m_2026-01-01_2026-01-16.csv"
+SMALL = {"HFTLAB__MODEL__HIDDEN_SIZE": "8", "HFTLAB__MODEL__NUM_LAYERS": "1", "HFTLAB__MODEL__SEQ_LEN": "16",
+         "HFTLAB__MODEL__BATCH_SIZE": "128", "HFTLAB__MODEL__MAX_EPOCHS": "2", "HFTLAB__MODEL__ACCELERATOR": "cpu"}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _run_cli(argv: list[str]) -> int:
+    from hftlab.models import cli
+
+    p = argparse.ArgumentParser()
+    cli.add_arguments(p)
+    return cli.run(p.parse_args(argv))
+
+
+def test_train_cli_evaluates_logs_registers_and_serves(shared_data, tmp_path, monkeypatch, capsys):
+    import mlflow
+
+    from hftlab.models.predictor import load_model
+
+    db, art = tmp_path / "mlflow.db", tmp_path / "artifacts"
+    monkeypatch.setenv("HFTLAB__MLFLOW__TRACKING_URI", f"sqlite:///{db}")
+    monkeypatch.setenv("HFTLAB__MLFLOW__ARTIFACT_LOCATION", str(art))
+    for k, v in SMALL.items():
+        monkeypatch.setenv(k, v)
+    rc = _run_cli(["--data", str(shared_data / "okx" / "candles" / CSV), "--json", "--max-rows", "6000",
+                   "--folds", "2", "--no-progress", "--sim-controls", "0"])
+    summary = json.loads(capsys.readouterr().out)
+    assert rc == 0, summary["verdicts"]
+
+    # every model side by side, out of sample, with a chance test
+    assert set(summary["metrics"]) == {"lstm", "majority", "logistic", "gbt"}
+    assert summary["metrics"]["majority"]["balanced_accuracy"] == pytest.approx(1 / 3)
+    assert all(0 < m["p_beats_chance"] <= 1 for m in summary["metrics"].values())
+    assert set(summary["lstm_vs_baselines"]) == {"majority", "logistic", "gbt"}
+    assert [f["fold"] for f in summary["folds"]] == [0, 1]
+    assert summary["folds"][0]["ts_ms"]["test_start"] < summary["folds"][1]["ts_ms"]["test_start"]
+    control = summary["controls"]["permuted_labels"]
+    assert control["passed"] and set(control["models"]) == set(summary["metrics"])
+    assert "shift" in control["test"]
+    assert summary["data"]["symbol"] == "BTC-USDT-SWAP" and summary["data"]["rows"] == 6000
+
+    # MLflow: params, per-epoch metrics, artifacts, a registered version
+    client = mlflow.MlflowClient(summary["tracking_uri"])
+    run = client.get_run(summary["run_id"])
+    assert run.data.params["model.hidden_size"] == "8"
+    assert len(client.get_metric_history(summary["run_id"], "fold1.val_loss")) == 2
+    assert run.data.metrics["control.permuted_labels.passed"] == 1.0
+    artifacts = {a.path for a in client.list_artifacts(summary["run_id"])}
+    assert {"report.json", "report.png", "feature_bundle.json", "net.json"} <= artifacts
+    assert summary["model_version"] == "1"
+    assert str(client.get_registered_model("hftlab-signal").latest_versions[0].version) == "1"
+    assert art.is_dir() and db.is_file()
+
+    # the registered model serves raw feature windows
+    from hftlab.features import compute_features
+    from hftlab.models.train import load_bars
+
+    predictor = load_model(f"models:/hftlab-signal/{summary['model_version']}", tracking_uri=summary["tracking_uri"])
+    bars, _ = load_bars(shared_data / "okx" / "candles" / CSV)
+    raw = compute_features(bars.iloc[-500:].reset_index(drop=True), predictor.spec).to_numpy(np.float32)
+    probs = predictor.predict_proba(raw[-16:])
+    assert probs.shape == (3,) and probs.sum() == pytest.approx(1, abs=1e-5)
+
+
+def test_same_seed_same_metrics(candles_small):
+    from hftlab.config import ModelConfig
+    from hftlab.models.experiment import Options, run_experiment
+
+    cfg = ModelConfig(hidden_size=8, num_layers=1, seq_len=16, batch_size=128, max_epochs=2, accelerator="cpu")
+    opts = Options(n_folds=1, test_fraction=0.25, permuted_control=False, n_shifts=200)
+    a = run_experiment(candles_small, cfg, opts).report
+    b = run_experiment(candles_small, cfg, opts).report
+    assert a["models"] == b["models"] and a["lstm_training"] == b["lstm_training"]
+    c = run_experiment(candles_small, cfg.model_copy(update={"seed": 43}), opts).report
+    assert c["models"]["lstm"] != a["models"]["lstm"]
+
+
+@pytest.fixture
+def candles_small(shared_data):
+    from hftlab.models.data import default_spec, prepare
+    from hftlab.models.train import load_bars
+
+    bars, _ = load_bars(shared_data / "okx" / "candles" / CSV)
+    bars = bars.iloc[:3000].reset_index(drop=True)
+    return prepare(bars, default_spec(bars), horizon=10, dead_zone_bps=2.0)

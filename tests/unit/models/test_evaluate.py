@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from hftlab.models.evaluate import (
+    balanced_accuracy,
+    block_bootstrap_difference,
+    chance_verdict,
+    evaluate_models,
+    metrics,
+    shift_test,
+)
+
+
+def _autocorrelated_labels(n, seed, run=20):
+    """Labels in runs (like overlapping-horizon labels): strong autocorrelation."""
+    rng = np.random.default_rng(seed)
+    return np.repeat(rng.integers(0, 3, n // run + 1), run)[:n]
+
+
+def test_balanced_accuracy_is_mean_recall_over_present_classes():
+    y = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+    pred = np.array([0, 0, 0, 0, 0, 0, 2, 1])
+    assert balanced_accuracy(y, pred) == pytest.approx((1 + 0 + 0.5) / 3)
+    assert balanced_accuracy(np.array([0, 0, 2]), np.array([0, 0, 0])) == pytest.approx(0.5)
+    assert balanced_accuracy(y, np.zeros_like(y)) == pytest.approx(1 / 3)  # constant: chance
+
+
+def test_metrics_of_a_perfect_and_a_constant_model():
+    y = np.array([0, 1, 2, 2, 1, 0])
+    perfect = np.eye(3)[y]
+    m = metrics(y, perfect)
+    assert m["accuracy"] == 1 and m["balanced_accuracy"] == 1 and m["f1_macro"] == 1 and m["auc_macro"] == 1
+    const = metrics(y, np.tile([0.2, 0.5, 0.3], (6, 1)))
+    assert const["balanced_accuracy"] == pytest.approx(1 / 3) and const["auc_macro"] == pytest.approx(0.5)
+    assert const["pred_rate"] == [0, 1, 0]
+    assert np.isnan(metrics(np.array([0, 0, 1]), np.eye(3)[[0, 0, 1]])["auc_macro"])  # a class never occurs
+
+
+def test_shift_test_separates_signal_from_autocorrelated_noise():
+    y = _autocorrelated_labels(3000, seed=1)
+    informative = np.where(np.random.default_rng(2).random(3000) < 0.6, y, (y + 1) % 3)
+    noise = _autocorrelated_labels(3000, seed=3)  # as autocorrelated as y, independent of it
+    good = shift_test(y, informative, min_shift=50, n_shifts=300, seed=0)
+    null = shift_test(y, noise, min_shift=50, n_shifts=300, seed=0)
+    assert good["p_greater"] < 0.01 and good["balanced_accuracy"] > good["null_q975"]
+    assert null["p_two_sided"] > 0.05
+    assert null["null_q025"] < 1 / 3 < null["null_q975"]
+    with pytest.raises(ValueError, match="too few"):
+        shift_test(y[:90], noise[:90], min_shift=50)
+
+
+def test_verdicts():
+    y = _autocorrelated_labels(2000, seed=4)
+    probas = {"oracle": np.eye(3)[y], "noise": np.eye(3)[_autocorrelated_labels(2000, seed=5)],
+              "constant": np.tile([0.1, 0.8, 0.1], (2000, 1))}
+    res = evaluate_models(y, probas, min_shift=40, n_shifts=200)
+    assert res["oracle"]["beats_chance"] and not res["noise"]["beats_chance"] and not res["constant"]["beats_chance"]
+    assert not chance_verdict(res, n_shifts=200)["passed"]
+    assert not chance_verdict(res, n_shifts=200, sided="greater")["models"]["oracle"]["at_chance"]
+    del res["oracle"]
+    v = chance_verdict(res, n_shifts=200)
+    assert v["passed"] and "Bonferroni alpha 0.05/2" in v["test"]
+
+
+def test_block_bootstrap_difference():
+    y = _autocorrelated_labels(1500, seed=6)
+    good = np.where(np.random.default_rng(7).random(1500) < 0.7, y, (y + 2) % 3)
+    bad = _autocorrelated_labels(1500, seed=8)
+    d = block_bootstrap_difference(y, good, bad, block=30, n_boot=300)
+    assert d["difference"] > 0.3 and d["ci95"][0] > 0 and d["p_not_better"] < 0.01
+    same = block_bootstrap_difference(y, good, good, block=30, n_boot=50)
+    assert same["difference"] == 0 and same["ci95"] == [0, 0]

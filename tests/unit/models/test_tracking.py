@@ -1,0 +1,113 @@
+"""MLflow round trip in a throwaway SQLite store: log -> register -> alias -> load -> same predictions."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from hftlab.models.lstm import AttentionLSTM, NetConfig, SignalNet
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    from hftlab.models import tracking
+
+    d = tmp_path_factory.mktemp("mlflow")
+    uri, art = f"sqlite:///{d}/mlflow.db", (d / "artifacts").as_uri()
+    return uri, art, tracking.use_experiment(uri, art, "test")
+
+
+@pytest.fixture(scope="module")
+def model():
+    from hftlab.features import FeatureSpec, Normaliser
+
+    spec = FeatureSpec(flow_window=0, book_levels=0)
+    n = len(spec.names)
+    rng = np.random.default_rng(0)
+    norm = Normaliser(spec.names, tuple(rng.normal(size=n)), tuple(rng.uniform(0.5, 2, n)), clip=4.0, rows=100)
+    torch.manual_seed(0)
+    net = AttentionLSTM(NetConfig(n, 8, 2, 0.1, 6)).eval()
+    return SignalNet(net, norm.center, norm.scale, norm.clip).eval(), spec, norm
+
+
+def test_resolve_uris_makes_relative_paths_repo_relative():
+    from hftlab.config import REPO_ROOT, Settings
+    from hftlab.models.tracking import resolve_uris
+
+    uri, art = resolve_uris(Settings())
+    assert uri == f"sqlite:///{REPO_ROOT}/mlruns/mlflow.db"
+    assert art == (REPO_ROOT / "mlruns" / "artifacts").as_uri()
+    s = Settings.model_validate({"mlflow": {"tracking_uri": "sqlite:////tmp/x/m.db", "artifact_location": "s3://b/a"}})
+    assert resolve_uris(s) == ("sqlite:////tmp/x/m.db", "s3://b/a")
+
+
+def test_log_register_alias_load_gives_identical_predictions(store, model, tmp_path):
+    import mlflow
+
+    from hftlab.features import dump_bundle
+    from hftlab.models import tracking
+    from hftlab.models.predictor import load_champion, load_model
+
+    uri, _, exp_id = store
+    signal, spec, norm = model
+    rng = np.random.default_rng(1)
+    example = rng.normal(0, 2, (1, 6, len(spec.names))).astype(np.float32)
+    with mlflow.start_run(experiment_id=exp_id) as run:
+        model_uri, version = tracking.log_signal_model(signal, example, dump_bundle(spec, norm), "sig-test", tmp_path)
+    assert version == "1"
+    tracking.set_alias("sig-test", version, tracking_uri=uri)
+    client = mlflow.MlflowClient(uri)
+    assert str(client.get_model_version_by_alias("sig-test", "champion").version) == "1"
+    assert {"feature_bundle.json", "net.json"} <= {a.path for a in client.list_artifacts(run.info.run_id)}
+
+    champion = load_champion("sig-test", uri, backend="torch")
+    assert champion.spec == spec and champion.normaliser == norm
+    assert (champion.seq_len, champion.n_features) == (6, len(spec.names))
+    windows = rng.normal(0, 2, (10, 6, len(spec.names))).astype(np.float32)
+    with torch.inference_mode():
+        expected = signal(torch.from_numpy(windows)).numpy()
+    got = np.stack([champion.predict_proba(w) for w in windows])
+    np.testing.assert_array_equal(got, expected)
+    fast = load_model(model_uri, tracking_uri=uri)  # by the logged model's own URI, default backend
+    np.testing.assert_allclose(np.stack([fast.predict_proba(w) for w in windows]), expected, atol=2e-6)
+
+    # as live does it: a fresh process that knows only the name and the store
+    np.save(tmp_path / "windows.npy", windows)
+    code = ("import sys, json, numpy as np; from hftlab.models.predictor import load_champion; "
+            "p = load_champion(sys.argv[1], sys.argv[2]); "
+            "print(json.dumps([p.predict_proba(w).tolist() for w in np.load(sys.argv[3])]))")
+    out = subprocess.run([sys.executable, "-c", code, "sig-test", uri, str(tmp_path / "windows.npy")],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    np.testing.assert_allclose(np.array(json.loads(out.stdout.strip().splitlines()[-1])), expected, atol=2e-6)
+
+    info = mlflow.models.get_model_info(f"models:/sig-test/{version}")
+    assert json.loads(info.signature.inputs.to_json())[0]["tensor-spec"]["shape"] == [-1, 6, len(spec.names)]
+    assert json.loads(info.signature.outputs.to_json())[0]["tensor-spec"]["shape"] == [-1, 3]
+
+
+def test_a_second_run_registers_a_new_version(store, model, tmp_path):
+    import mlflow
+
+    from hftlab.features import dump_bundle
+    from hftlab.models import tracking
+
+    _, _, exp_id = store
+    signal, spec, norm = model
+    example = np.zeros((1, 6, len(spec.names)), np.float32)
+    with mlflow.start_run(experiment_id=exp_id):
+        _, v = tracking.log_signal_model(signal, example, dump_bundle(spec, norm), "sig-test-2", tmp_path)
+    with mlflow.start_run(experiment_id=exp_id):
+        _, v2 = tracking.log_signal_model(signal, example, dump_bundle(spec, norm), "sig-test-2", tmp_path)
+    assert (v, v2) == ("1", "2")
+
+
+def test_load_model_refuses_a_directory_that_is_not_a_model(tmp_path):
+    from hftlab.models.predictor import load_model
+
+    with pytest.raises(FileNotFoundError, match="not an hftlab signal model"):
+        load_model(str(tmp_path))
