@@ -22,6 +22,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("hftlab.collect.cli", "collect OKX market data to Parquet and Redis"),
     "replay": ("hftlab.okx.replay", "replay recorded frames through the parser and book engine"),
     "train": ("hftlab.models.cli", "train the signal model, evaluate beside baselines, register in MLflow"),
+    "backtest": ("hftlab.backtest.cli", "backtest a registered model beside buy-and-hold and the baselines"),
+    "promote": ("hftlab.backtest.promote_cli", "promote a candidate to champion only if it wins the same backtest"),
+    "pipeline": ("hftlab.pipeline.cli", "run a papermill pipeline of notebooks (pipelines/*.yaml)"),
     "demo": ("hftlab.commands.demo", "the main job on the embedded default (make demo)"),
 }
 

@@ -261,6 +261,9 @@ class ClientConfig(Section):
         return self
 
 
+from hftlab.backtest.config import BacktestConfig, PromoteConfig  # noqa: E402  (pydantic only; kept beside its users)
+
+
 class Settings(Section):
     system: SystemConfig = Field(default_factory=SystemConfig)
     trading: TradingConfig = Field(default_factory=TradingConfig)
@@ -272,6 +275,8 @@ class Settings(Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     collect: CollectConfig = Field(default_factory=CollectConfig)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    promote: PromoteConfig = Field(default_factory=PromoteConfig)
 
     def path(self, p: Path | str) -> Path:
         """Resolve a configured relative path against the repository root, not the caller's cwd."""

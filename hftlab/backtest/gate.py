@@ -1,0 +1,97 @@
+"""The promotion decision, as a pure function of two backtests and a training report.
+
+A candidate becomes champion only if
+
+1. it passes every check:
+   - trades: at least `min_trades` trades in the window (fewer cannot be judged);
+   - drawdown: its max drawdown in the window is at most `max_drawdown_pct`;
+   - controls: each of `required_controls` in its training report passed (the permuted-label
+     control: with shuffled training labels every model sat at chance, so the pipeline does not
+     leak the future);
+   - floor (only when `min_metric` is set): its metric is at least `min_metric`;
+2. and either there is no champion yet (the first model that passes becomes champion), or its
+   metric beats the champion's on the same window by more than `margin`.
+
+A candidate that already is the champion is left alone. Every outcome carries the reason in one
+line and every check with its numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    promoted: bool
+    reason: str
+    metric: str
+    candidate_value: float
+    champion_value: float | None
+    margin: float
+    checks: list[Check] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for k in ("candidate_value", "champion_value"):
+            if isinstance(d[k], float) and not math.isfinite(d[k]):
+                d[k] = None if math.isnan(d[k]) else ("inf" if d[k] > 0 else "-inf")
+        return d
+
+
+def checks(candidate: dict, report: dict, cfg) -> list[Check]:
+    """The candidate's checks (see the module doc). `candidate`: its backtest metrics."""
+    out = [
+        Check("trades", candidate["n_trades"] >= cfg.min_trades,
+              f"{candidate['n_trades']} trade(s) in the window, minimum {cfg.min_trades}"),
+        Check("drawdown", candidate["max_drawdown_pct"] <= cfg.max_drawdown_pct,
+              f"max drawdown {candidate['max_drawdown_pct']:.2f}%, bound {cfg.max_drawdown_pct:g}%"),
+    ]
+    controls = report.get("controls") or {}
+    for key in cfg.required_controls:
+        c = controls.get(key)
+        if c is None:
+            out.append(Check(f"control:{key}", False, f"the training report has no {key!r} control "
+                                                       "(train without skipping it)"))
+        else:
+            out.append(Check(f"control:{key}", bool(c.get("passed")),
+                             f"{'passed' if c.get('passed') else 'FAILED'}: {c.get('what', '')}".strip()))
+    if cfg.min_metric is not None:
+        v = candidate[cfg.metric]
+        out.append(Check("floor", v >= cfg.min_metric, f"{cfg.metric} {v:.4g}, floor {cfg.min_metric:g}"))
+    return out
+
+
+def decide(candidate: dict, champion: dict | None, report: dict, cfg, *, candidate_is_champion: bool = False) -> Decision:
+    """candidate / champion: backtest metrics on the same window (champion None: there is none)."""
+    metric = cfg.metric
+    cand = float(candidate[metric])
+    champ = None if champion is None else float(champion[metric])
+    found = checks(candidate, report, cfg)
+
+    def decision(promoted: bool, reason: str) -> Decision:
+        return Decision(promoted, reason, metric, cand, champ, cfg.margin, found)
+
+    if candidate_is_champion:
+        return decision(False, "not promoted: the candidate already is the champion")
+    failed = [c for c in found if not c.passed]
+    if failed:
+        return decision(False, "not promoted: failed " + "; ".join(f"{c.name} ({c.detail})" for c in failed))
+    if champ is None:
+        return decision(True, f"promoted: first model to pass the checks ({metric} {cand:.4g})")
+    if math.isnan(cand) or math.isnan(champ):
+        return decision(False, f"not promoted: {metric} is undefined (candidate {cand}, champion {champ})")
+    gain = cand - champ
+    if gain > cfg.margin:
+        return decision(True, f"promoted: {metric} {cand:.4g} beats the champion's {champ:.4g} by {gain:.4g} "
+                              f"(margin {cfg.margin:g})")
+    return decision(False, f"not promoted: {metric} {cand:.4g} vs the champion's {champ:.4g} "
+                           f"({gain:+.4g}; it must win by more than {cfg.margin:g})")

@@ -1,0 +1,83 @@
+"""The promotion gate with MLflow around it: backtest, decide, record, and move the alias.
+
+    result = promote(Registry.from_settings(settings), "7", settings, backtest_cfg, promote_cfg)
+
+1. the candidate (a registered version, or the training run that registered it) and the current
+   `champion` are backtested on the candidate's out-of-sample test block, same bars, same rule
+   and costs (hftlab.backtest.runner.head_to_head);
+2. hftlab.backtest.gate decides;
+3. a `promote` run in the experiment records the comparison, the decision and the plots; the
+   candidate's version gets `promotion.*` tags (decision, reason, metric values, margin, window,
+   data, date, the run) whatever the outcome; only when promoted does the alias move (and the
+   replaced champion's version gets `promotion.replaced_by`).
+
+`dry_run` decides and logs the run but tags nothing and moves nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hftlab.backtest import gate
+from hftlab.backtest.registry import ModelRef, Registry
+from hftlab.backtest.runner import head_to_head, log_comparison
+
+
+def promote(reg: Registry, candidate: str, settings, backtest_cfg, promote_cfg, *, data=None, dry_run: bool = False,
+            plot_dir=None) -> dict:
+    ref = reg.resolve(candidate)
+    if ref.version is None or ref.name != reg.name:
+        raise LookupError(f"{candidate!r} is not a registered version of {reg.name!r}: the gate promotes registered "
+                          "versions (give the version number or the run id of the training run that registered it)")
+    champion = reg.alias(promote_cfg.alias)
+    is_champion = champion is not None and champion.version == ref.version
+    comp, report = head_to_head(reg, ref, None if is_champion else champion, settings, backtest_cfg, data=data)
+    cand = comp.strategies["candidate"].metrics
+    champ = comp.strategies["champion"].metrics if "champion" in comp.strategies else None
+    decision = gate.decide(cand, champ, report, promote_cfg, candidate_is_champion=is_champion)
+    date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc = {
+        "date": date,
+        "promoted": decision.promoted,
+        "reason": decision.reason,
+        "candidate": _ref(ref),
+        "champion": _ref(champion),
+        "alias": promote_cfg.alias,
+        "decision": decision.to_dict(),
+        "gate": promote_cfg.model_dump(),
+        **comp.to_dict(),
+        "dry_run": dry_run,
+    }
+    doc["mlflow_run_id"] = log_comparison(
+        settings, comp, kind="promote", name=f"promote-v{ref.version}", plot_dir=plot_dir,
+        tags={"hftlab.candidate_version": ref.version, "hftlab.promoted": str(decision.promoted).lower()},
+        documents={"decision": doc})
+    if not dry_run:
+        reg.tag_version(ref, _tags(doc, decision, champion))
+        if decision.promoted:
+            reg.set_alias(ref, promote_cfg.alias)
+            if champion is not None:
+                reg.tag_version(champion, {"promotion.replaced_by": f"v{ref.version} ({date})"})
+    return doc
+
+
+def _ref(ref: ModelRef | None) -> dict | None:
+    return None if ref is None else {"name": ref.name, "version": ref.version, "run_id": ref.run_id, "uri": ref.uri}
+
+
+def _tags(doc: dict, decision: gate.Decision, champion: ModelRef | None) -> dict[str, str]:
+    d = decision.to_dict()
+    return {
+        "promotion.decision": "promoted" if decision.promoted else "refused",
+        "promotion.reason": decision.reason,
+        "promotion.date": doc["date"],
+        "promotion.metric": decision.metric,
+        "promotion.candidate_value": str(d["candidate_value"]),
+        "promotion.champion_value": "none" if d["champion_value"] is None else str(d["champion_value"]),
+        "promotion.margin": str(decision.margin),
+        "promotion.previous_champion": "none" if champion is None else f"v{champion.version}",
+        "promotion.window": f"{doc['window']['start']} .. {doc['window']['end']} ({doc['window']['bars']} bars)",
+        "promotion.data": str(doc["data"]["path"]),
+        "promotion.checks": "; ".join(f"{c.name}={'ok' if c.passed else 'FAILED'}" for c in decision.checks),
+        "promotion.mlflow_run": doc["mlflow_run_id"],
+    }

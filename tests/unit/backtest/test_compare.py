@@ -1,0 +1,64 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from hftlab.backtest.compare import BUY_AND_HOLD, compare, decision_rows
+from hftlab.backtest.config import BacktestConfig
+from hftlab.backtest.engine import execution
+from hftlab.backtest.window import Window
+from hftlab.config import Settings
+
+N = 200
+
+
+@pytest.fixture(scope="module")
+def bars():
+    rng = np.random.default_rng(3)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, N)))
+    opens = np.concatenate([[100.0], close[:-1]])
+    return pd.DataFrame({"ts_ms": 60_000 * np.arange(N), "open": opens, "high": np.maximum(opens, close) * 1.001,
+                         "low": np.minimum(opens, close) * 0.999, "close": close, "volume": 1.0})
+
+
+def proba_from_edge(e):
+    e = np.asarray(e, dtype=float)
+    return np.stack([(1 - e) / 2, np.zeros_like(e), (1 + e) / 2], axis=1)
+
+
+def run(bars, probas, first=50, last=N, cfg=BacktestConfig(stop_loss_pct=0.0)):
+    exe = execution(cfg, Settings(), bars, 60_000)
+    w = Window(int(bars.ts_ms[first]), int(bars.ts_ms[last - 1]), "test")
+    return compare(bars, first, last, probas, cfg, exe, w, {"path": "x"})
+
+
+def test_foresight_beats_its_mirror_and_buy_and_hold_is_always_in(bars):
+    rows = decision_rows(50, N)
+    # the bar after a decision row opens at its close: up when the next close is higher
+    nxt = np.sign(bars["close"].to_numpy()[rows + 1] - bars["open"].to_numpy()[rows + 1])
+    comp = run(bars, {"foresight": ("model", proba_from_edge(0.5 * nxt)), "mirror": ("model", proba_from_edge(-0.5 * nxt))})
+    m = comp.table()
+    assert m.loc["foresight", "total_return"] > 0 > m.loc["mirror", "total_return"]
+    assert m.loc[BUY_AND_HOLD, "exposure"] == 1.0 and m.loc[BUY_AND_HOLD, "n_trades"] == 1
+    assert len(comp.bars) == N - 50 and comp.bars["ts_ms"].iloc[0] == bars["ts_ms"][50]
+    doc = comp.to_dict()
+    assert doc["kinds"] == {"foresight": "model", "mirror": "model", BUY_AND_HOLD: "benchmark"}
+    assert doc["window"]["bars"] == N - 50 and doc["costs"]["fee"] == pytest.approx(0.001)
+
+
+def test_the_window_starts_where_every_model_can_decide(bars):
+    n = N - 50
+    late = proba_from_edge(np.full(n, 0.5))
+    late[:10] = np.nan  # warming up
+    comp = run(bars, {"early": ("model", proba_from_edge(np.full(n, 0.5))), "late": ("model", late),
+                      "baseline": ("baseline", proba_from_edge(np.full(n, 0.5)))})
+    assert len(comp.bars) == n - 10 and "10 bar(s) late" in comp.notes[0]
+    assert all(len(s.held) == n - 10 for s in comp.strategies.values())
+    # both models hold from the first bar, so they trade identically
+    np.testing.assert_array_equal(comp.strategies["early"].held, comp.strategies["late"].held)
+
+
+def test_shapes_are_checked_and_a_window_without_predictions_is_refused(bars):
+    with pytest.raises(ValueError, match="expected"):
+        run(bars, {"m": ("model", proba_from_edge(np.zeros(5)))})
+    with pytest.raises(ValueError, match="no bar of the window"):
+        run(bars, {"m": ("model", np.full((N - 50, 3), np.nan))})
