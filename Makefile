@@ -30,7 +30,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	@for b in cache feed indicators; do $(BIN)/hftlab bench $$b --json || exit 1; done
+	@for b in cache feed indicators sim inference backtest; do $(BIN)/hftlab bench $$b --json || exit 1; done
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab]"
