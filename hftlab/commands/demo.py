@@ -63,7 +63,7 @@ def run(args) -> int:
     config = [str(Path(c).resolve()) for c in args.config] if args.config else None
     result = run_pipeline(pipe, settings, config=config)
     print(summary(result, settings, tracking_uri))
-    return 0 if result.ok else 1
+    return 130 if result.interrupted else 0 if result.ok else 1
 
 
 def summary(result, settings, tracking_uri: str) -> str:
@@ -75,7 +75,9 @@ def summary(result, settings, tracking_uri: str) -> str:
         return json.loads(path.read_text()) if path.is_file() else None
 
     lines = ["", "=" * 100]
-    if not result.ok:
+    if result.interrupted:
+        lines += ["the pipeline was INTERRUPTED: stopped cleanly after the step that was running"]
+    elif not result.ok:
         lines += [f"the pipeline FAILED: {result.failure}"]
     collected, trained, tested, decision = doc("collect.json"), doc("train.json"), doc("backtest.json"), doc("promote.json")
     if collected:

@@ -59,4 +59,4 @@ def run(args) -> int:
                           log_mlflow=not args.no_mlflow)
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), default=str) + "\n")
-    return 0 if result.ok else 1
+    return 130 if result.interrupted else 0 if result.ok else 1

@@ -16,9 +16,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,13 +61,15 @@ class Result:
     steps: list[dict] = field(default_factory=list)   # name, notebook, executed, seconds, status, parameters
     failure: StepFailure | None = None
     mlflow_run_id: str | None = None
+    interrupted: bool = False  # SIGINT/SIGTERM: stopped after the step that was running
 
     @property
     def ok(self) -> bool:
         return self.failure is None
 
     def to_dict(self) -> dict:
-        return {"pipeline": self.pipeline, "run_dir": str(self.run_dir), "ok": self.ok, "steps": self.steps,
+        return {"pipeline": self.pipeline, "run_dir": str(self.run_dir), "ok": self.ok,
+                "interrupted": self.interrupted, "steps": self.steps,
                 "failure": None if self.failure is None else str(self.failure), "mlflow_run_id": self.mlflow_run_id}
 
 
@@ -76,6 +81,26 @@ def new_run_dir(runs_dir: Path) -> Path:
         path = runs_dir / f"{stamp}-{k}"
     path.mkdir(parents=True)
     return path
+
+
+@contextlib.contextmanager
+def _stop_requests():
+    """SIGINT/SIGTERM set a flag instead of raising in the middle of papermill's kernel handling.
+
+    Ctrl-C in a terminal reaches the kernel too (same process group): the running notebook stops
+    on its own (collect ends early and flushes; a long cell raises KeyboardInterrupt), papermill
+    shuts the kernel down, and the pipeline stops before the next step. Nothing is left running.
+    """
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = {sig: signal.signal(sig, lambda *_: flag.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _stderr(msg: str) -> None:
@@ -93,6 +118,19 @@ def run(pipe: Pipeline, settings, *, config: list[str] | None = None, runs_dir: 
     n = len(pipe.steps)
     progress(f"pipeline {pipe.name}: {n} steps, run folder {run_dir} (kernel {kernel})")
     t_all = time.perf_counter()
+    with _stop_requests() as stop:
+        _run_steps(pipe, result, run_dir, config, kernel, progress, stop)
+    (run_dir / "pipeline.json").write_text(json.dumps(result.to_dict(), indent=1, default=str))
+    if log_mlflow:
+        result.mlflow_run_id = log_run(pipe, result, settings)
+        (run_dir / "pipeline.json").write_text(json.dumps(result.to_dict(), indent=1, default=str))
+    status = "INTERRUPTED" if result.interrupted else "finished" if result.ok else "FAILED"
+    progress(f"pipeline {pipe.name}: {status} in {time.perf_counter() - t_all:.0f} s; executed notebooks in {run_dir}")
+    return result
+
+
+def _run_steps(pipe: Pipeline, result: Result, run_dir: Path, config, kernel: str, progress, stop) -> None:
+    n = len(pipe.steps)
     for i, step in enumerate(pipe.steps, 1):
         params = {**pipe.step_parameters(step), "run_dir": str(run_dir), "config": config}
         executed = run_dir / step.notebook.name
@@ -104,18 +142,17 @@ def run(pipe: Pipeline, settings, *, config: list[str] | None = None, runs_dir: 
         result.steps.append({"name": step.name, "notebook": str(step.notebook), "executed": str(executed),
                              "seconds": seconds, "status": "failed" if failure else "ok",
                              "parameters": pipe.step_parameters(step)})
+        if stop.is_set():
+            result.interrupted = True
+            result.failure = failure or StepFailure(step.name, step.notebook, executed, None, None,
+                                                    "interrupted (SIGINT/SIGTERM) while this step ran")
+            progress(f"[{i}/{n}] {step.name}: interrupted after {seconds} s; stopping the pipeline")
+            return
         if failure:
             result.failure = failure
             progress(f"[{i}/{n}] {step.name}: FAILED after {seconds} s\n{failure}")
-            break
+            return
         progress(f"[{i}/{n}] {step.name}: done in {seconds} s")
-    (run_dir / "pipeline.json").write_text(json.dumps(result.to_dict(), indent=1, default=str))
-    if log_mlflow:
-        result.mlflow_run_id = log_run(pipe, result, settings)
-        (run_dir / "pipeline.json").write_text(json.dumps(result.to_dict(), indent=1, default=str))
-    progress(f"pipeline {pipe.name}: {'finished' if result.ok else 'FAILED'} in "
-             f"{time.perf_counter() - t_all:.0f} s; executed notebooks in {run_dir}")
-    return result
 
 
 def _kernel_manager(stderr):
