@@ -47,3 +47,14 @@ def redis_url(redis_server) -> str:
     r.flushall()
     r.close()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def one_torch_thread():
+    """Torch on one thread: training tests on 2 busy cores are faster and repeatable this way."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

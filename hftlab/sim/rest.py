@@ -139,12 +139,18 @@ class RestApi:
         bids, asks, seq_id = self.published_book(inst_id, sz)
         return reply([{"asks": levels(asks), "bids": levels(bids), "ts": str(self.ex.now_ms), "seqId": seq_id}])
 
-    def ticker(self, request: web.Request) -> web.Response:
-        inst_id = request.query.get("instId")
+    def _unknown_instrument(self, inst_id: str | None) -> web.Response | None:
+        """OKX's answer to a missing or unknown instId; None when the simulator trades it."""
         if not inst_id:
             return fail(codes.empty_param("instId"))
         if inst_id not in self.ex.instruments:
             return fail(codes.NO_INSTRUMENT)
+        return None
+
+    def ticker(self, request: web.Request) -> web.Response:
+        inst_id = request.query.get("instId")
+        if (error := self._unknown_instrument(inst_id)) is not None:
+            return error
         return reply([self.ex.ticker(inst_id)])
 
     def _candles(self, request: web.Request, max_limit: int) -> web.Response:
@@ -181,19 +187,15 @@ class RestApi:
     def trades(self, request: web.Request) -> web.Response:
         q = request.query
         inst_id = q.get("instId")
-        if not inst_id:
-            return fail(codes.empty_param("instId"))
-        if inst_id not in self.ex.instruments:
-            return fail(codes.NO_INSTRUMENT)
+        if (error := self._unknown_instrument(inst_id)) is not None:
+            return error
         return reply(self._trade_rows(inst_id, _int_param(q, "limit", 100, 1, 500)))
 
     def history_trades(self, request: web.Request) -> web.Response:
         q = request.query
         inst_id = q.get("instId")
-        if not inst_id:
-            return fail(codes.empty_param("instId"))
-        if inst_id not in self.ex.instruments:
-            return fail(codes.NO_INSTRUMENT)
+        if (error := self._unknown_instrument(inst_id)) is not None:
+            return error
         limit = _int_param(q, "limit", 100, 1, 100)
         by_ts = q.get("type", "1") == "2"
         after = _int_param(q, "after", None, 0, 1 << 62)

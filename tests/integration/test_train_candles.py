@@ -14,15 +14,7 @@ CSV = "BTC-USDT-SWAP_1m_2026-01-01_2026-01-16.csv"
 SMALL = {"HFTLAB__MODEL__HIDDEN_SIZE": "8", "HFTLAB__MODEL__NUM_LAYERS": "1", "HFTLAB__MODEL__SEQ_LEN": "16",
          "HFTLAB__MODEL__BATCH_SIZE": "128", "HFTLAB__MODEL__MAX_EPOCHS": "2", "HFTLAB__MODEL__ACCELERATOR": "cpu"}
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _run_cli(argv: list[str]) -> int:

@@ -6,15 +6,7 @@ beats logistic regression on the planted signal is reported by the control, not 
 
 import pytest
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_sim_bars_are_regular_and_carry_the_taker_split():

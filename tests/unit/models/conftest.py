@@ -8,13 +8,8 @@ import pytest
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_torch_thread(one_torch_thread):
+    """Every model test runs torch on one thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")
