@@ -28,7 +28,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from hftlab.okx.events import Bar, Trade
+from hftlab.domain.market import Bar
+from hftlab.okx.events import Trade
 
 _TF = re.compile(r"^([1-9][0-9]*)([smh])$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000}

@@ -26,7 +26,8 @@ from hftlab.bars import MultiBarBuilder, source_channel
 from hftlab.collect.recorder import Recorder
 from hftlab.okx.channels import Endpoints, args_for
 from hftlab.okx.client import AsyncOKXClient, ClientOptions
-from hftlab.okx.events import Bar, BookMsg, Candle, PrivatePush, Ticker, Trade
+from hftlab.domain.market import Bar
+from hftlab.okx.events import BookMsg, Candle, PrivatePush, Ticker, Trade
 from hftlab.okx.queue import QueueClosed
 
 log = logging.getLogger(__name__)

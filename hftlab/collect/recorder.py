@@ -43,7 +43,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hftlab.okx.channels import arg_key
-from hftlab.okx.events import Bar, BookMsg, Candle, ParseError, PrivatePush, Ticker, Trade
+from hftlab.domain.market import Bar
+from hftlab.okx.events import BookMsg, Candle, ParseError, PrivatePush, Ticker, Trade
 
 log = logging.getLogger(__name__)
 

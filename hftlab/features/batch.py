@@ -22,7 +22,7 @@ NAN = np.nan
 def compute_features(bars: pd.DataFrame, spec: FeatureSpec, books=None) -> pd.DataFrame:
     """Features of one series of bars (one instrument, one timeframe), in time order.
 
-    bars: columns of `hftlab.okx.events.Bar`; `close` and `volume` always, `buy_volume` and
+    bars: columns of `hftlab.domain.market.Bar`; `close` and `volume` always, `buy_volume` and
     `sell_volume` when `spec.flow_window > 0`. A missing bar should be a row of NaN (it resets
     the indicators) rather than absent, since features count bars, not seconds.
     books: with `spec.book_levels > 0`, the book at each bar's close, one entry per row: a

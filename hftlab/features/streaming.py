@@ -25,7 +25,7 @@ INF = math.inf
 class StreamingFeatures:
     """Feature vector of one series (one instrument, one timeframe), one bar at a time.
 
-    Bars are `hftlab.okx.events.Bar` (or anything with its attributes), closed and in time order.
+    Bars are `hftlab.domain.market.Bar` (or anything with its attributes), closed and in time order.
     The book features of a bar use the latest book passed to `update_book` before `update_bar`,
     i.e. the book at the bar's close, as `compute_features`' `books` argument expects.
     """

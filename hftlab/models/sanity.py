@@ -25,7 +25,7 @@ log = logging.getLogger("hftlab.models")
 
 def sim_bars(*, seed: int, signal_strength: float, seconds: int, timeframe: str = "1s",
              inst_id: str = "BTC-USDT") -> pd.DataFrame:
-    """`seconds` of simulated market as bars (columns of hftlab.okx.events.Bar)."""
+    """`seconds` of simulated market as bars (columns of hftlab.domain.market.Bar)."""
     from hftlab.bars import BarBuilder, period_ms
     from hftlab.sim.exchange import SimExchange
     from hftlab.sim.instruments import default_instruments

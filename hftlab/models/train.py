@@ -47,7 +47,7 @@ class SimControls:
 
 def load_bars(path: str | Path, *, symbol: str | None = None, timeframe: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Bars from a candle CSV(.gz) (ts_ms,date,open,high,low,close,volume) or a Parquet of bars
-    (hftlab.okx.events.Bar columns; with several series, symbol and timeframe pick one).
+    (hftlab.domain.market.Bar columns; with several series, symbol and timeframe pick one).
 
     Sorted by ts_ms, duplicates dropped, and missing bars on the regular grid inserted as NaN rows
     (features count bars: a gap must reset the indicators, not be skipped). Returns (bars, info)."""

@@ -160,24 +160,6 @@ class ParseError:
     recv_ns: int
 
 
-@dataclass(slots=True)
-class Bar:
-    """OHLCV bar built from trades, closed on exchange-time boundaries [ts_ms, ts_ms + period)."""
-
-    inst_id: str
-    timeframe: str  # 1s, 3s, 1m, ...
-    ts_ms: int  # open time
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float  # base units (contracts for SWAP)
-    trade_count: int
-    vwap: float
-    buy_volume: float
-    sell_volume: float
-
-
 MarketEvent = Trade | Ticker | BookMsg | Candle
 ControlEvent = Subscribed | ErrorEvent | Login | Notice | ChannelConnCount | Pong | OpResponse
 Event = MarketEvent | ControlEvent | PrivatePush | ParseError

@@ -11,7 +11,7 @@
 The run directory is the hand-off between notebooks (and pipeline steps):
 
     recording/        Parquet written by `hftlab collect` (raw frames and events)
-    bars.parquet      one series of bars (hftlab.okx.events.Bar columns + spread_bps at each close)
+    bars.parquet      one series of bars (hftlab.domain.market.Bar columns + spread_bps at each close)
     collect.json      what was collected: venue, symbol, timeframe, speed, bars, the collector summary
     features.parquet  ts_ms, every feature of the spec, the label preview
     features.json     the FeatureSpec, label settings and rates

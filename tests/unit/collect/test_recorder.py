@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from hftlab.collect.recorder import RAW_SCHEMA, Recorder, event_schema, read_table
-from hftlab.okx.events import Bar, BookMsg, Candle, ParseError, PrivatePush, Ticker, Trade
+from hftlab.domain.market import Bar
+from hftlab.okx.events import BookMsg, Candle, ParseError, PrivatePush, Ticker, Trade
 from hftlab.okx.parse import parse_frame
 
 NS = 1_795_000_000_000_000_000  # 2026-11-18 (UTC), in ns

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hftlab.features import FeatureSpec, StreamingFeatures, compute_features, make_labels
-from hftlab.okx.events import Bar
+from hftlab.domain.market import Bar
 
 closes = st.lists(st.one_of(st.floats(90.0, 110.0), st.just(math.nan)), max_size=60)
 

@@ -10,7 +10,8 @@ import pytest
 
 from hftlab.features import FeatureSpec, Normaliser, StreamingFeatures, compute_features
 from hftlab.okx.book import OrderBook, Status
-from hftlab.okx.events import Bar, BookMsg, Trade
+from hftlab.domain.market import Bar
+from hftlab.okx.events import BookMsg, Trade
 from hftlab.okx.parse import parse_frame
 
 RTOL = 1e-9

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hftlab.features import FeatureSpec, Normaliser, StreamingFeatures
-from hftlab.okx.events import Bar
+from hftlab.domain.market import Bar
 
 SPEC = FeatureSpec(book_levels=2)
 
@@ -63,7 +63,7 @@ def test_normalised_output():
 def test_live_path_never_imports_numba_or_pandas():
     code = (
         "import sys, hftlab, hftlab.features as F\n"
-        "from hftlab.okx.events import Bar\n"
+        "from hftlab.domain.market import Bar\n"
         "sf = F.StreamingFeatures(F.FeatureSpec())\n"
         "sf.update_book([['1', '1']], [['2', '1']])\n"
         "[sf.update_bar(Bar('A', '1s', t, 1.0, 1.0, 1.0, 1.0 + t % 3, 1.0, 1, 1.0, 0.5, 0.5)) for t in range(50)]\n"

@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from hftlab.okx.events import Bar, Ticker
+from hftlab.domain.market import Bar
+from hftlab.okx.events import Ticker
 from hftlab.pipeline import research
 
 T0 = 1_767_225_600_000  # 2026-01-01
