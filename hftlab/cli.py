@@ -18,37 +18,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("hftlab.commands.config", "validate configuration files (exit 2 naming every bad field)"),
     "redis": ("hftlab.commands.redis", "run the embedded redis-server in the foreground"),
     "bench": ("hftlab.commands.bench", "run a named benchmark (--json for one JSON object)"),
-    "sim": ("hftlab.sim.cli", "run the local OKX v5 exchange until interrupted"),
-    "collect": ("hftlab.collect.cli", "collect OKX market data to Parquet and Redis"),
-    "replay": ("hftlab.okx.replay", "replay recorded frames through the parser and book engine"),
-    "train": ("hftlab.models.cli", "train the signal model, evaluate beside baselines, register in MLflow"),
-    "backtest": ("hftlab.backtest.cli", "backtest a registered model beside buy-and-hold and the baselines"),
-    "promote": ("hftlab.backtest.promote_cli", "promote a candidate to champion only if it wins the same backtest"),
-    "pipeline": ("hftlab.pipeline.cli", "run a papermill pipeline of notebooks (pipelines/*.yaml)"),
+    "sim": ("hftlab.commands.sim", "run the local OKX v5 exchange until interrupted"),
+    "collect": ("hftlab.commands.collect", "collect OKX market data to Parquet and Redis"),
+    "replay": ("hftlab.commands.replay", "replay recorded frames through the parser and book engine"),
+    "train": ("hftlab.commands.train", "train the signal model, evaluate beside baselines, register in MLflow"),
+    "backtest": ("hftlab.commands.backtest", "backtest a registered model beside buy-and-hold and the baselines"),
+    "promote": ("hftlab.commands.promote", "promote a candidate to champion only if it wins the same backtest"),
+    "pipeline": ("hftlab.commands.pipeline", "run a papermill pipeline of notebooks (pipelines/*.yaml)"),
     "demo": ("hftlab.commands.demo", "the main job on the embedded default (make demo)"),
 }
 
 log = logging.getLogger("hftlab")
-
-
-def add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", "-c", action="append", metavar="FILE",
-                   help="YAML config file (repeatable, later wins; default $HFTLAB_CONFIG or config/default.yaml)")
-    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="override system.log_level")
-    p.add_argument("--log-json", action="store_true", help="log JSON lines instead of text")
-
-
-def load_settings(args: argparse.Namespace):
-    """Load config for a command and set up logging; raises ConfigError (exit 2 in main)."""
-    from hftlab.config import load_config
-    from hftlab.logs import setup_logging
-
-    settings = load_config(getattr(args, "config", None))
-    setup_logging(
-        getattr(args, "log_level", None) or settings.system.log_level,
-        "json" if getattr(args, "log_json", False) else settings.system.log_format,
-    )
-    return settings
 
 
 def _top_help() -> str:
@@ -86,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.extra = [a for a in extra if a != "--"]
     else:
         args = parser.parse_args(argv[1:])
-    from hftlab.config import ConfigError
+    from hftlab.core.config import ConfigError
 
     try:
         return int(module.run(args) or 0)

@@ -13,5 +13,6 @@ Modules (none is imported by `import hftlab`; vectorbt, torch and mlflow load in
 - runner: a registered model's backtest, the gate's head-to-head, logging either as an MLflow run
 - registry: MLflow look-ups (run <-> registered version, champion, training report)
 - gate: the promotion decision (pure); promote: the gate with MLflow around it
-- cli (`hftlab backtest`), promote_cli (`hftlab promote`)
+- report: the metrics table and the promotion decision as text (`hftlab backtest`, `hftlab promote`,
+  notebooks)
 """

@@ -1,28 +1,25 @@
-"""Backtest and promotion settings: pydantic sections with defaults, light enough for hftlab.config.
+"""The backtest and promotion sections (`backtest:`, `promote:`). Fractions are fractions (0.001 =
+0.1%), percentages say `_pct`, basis points `_bps`.
 
-They are meant to become the `backtest:` and `promote:` sections of the configuration
-(`Settings.backtest`, `Settings.promote`); `sections(settings)` returns both; these are
-defaults. Fractions are fractions (0.001 = 0.1%), percentages say `_pct`, basis points `_bps`.
-
-Fees default to the venue's schedule: the simulator's `venue.sim.taker_fee` / `maker_fee`
-(OKX reports fees paid as negative numbers; here a fee paid is positive), which are OKX's
-regular-tier spot fees, 0.1% taker and 0.08% maker.
+Every default is concrete and safe in code. Fees default to OKX's regular-tier spot fees, 0.1% taker
+and 0.08% maker (here a fee paid is positive); `hftlab.settings` replaces the fees and the stop-loss
+by the venue's schedule (`venue.sim.*_fee`) and `risk.stop_loss_pct` unless this section states them.
+The gate's floor (`promote.min_metric`) is 0: a model that loses money after costs is never promoted
+unless a file explicitly sets a lower floor.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from hftlab.core.config import Section
 
 METRICS = ("sharpe", "sortino", "total_return")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class BacktestConfig(_Section):
+class BacktestConfig(Section):
     """How probabilities become trades, and what trading costs.
 
     Signal rule (hftlab.backtest.signals): edge = P(up) - P(down) at a bar's close; go long when
@@ -38,14 +35,14 @@ class BacktestConfig(_Section):
     execution: Literal["taker", "maker"] = Field(
         "taker", description="taker: market orders, taker fee + half the spread; maker: passive fills at the "
                              "bar's open, maker fee, no spread (optimistic: every order fills)")
-    taker_fee: float | None = Field(None, ge=0, lt=0.1, description="fraction per fill; default venue.sim.taker_fee")
-    maker_fee: float | None = Field(None, gt=-0.1, lt=0.1, description="fraction per fill (negative: rebate); "
-                                                                       "default venue.sim.maker_fee")
+    taker_fee: float = Field(0.001, ge=0, lt=0.1, description="fraction per fill; default -venue.sim.taker_fee")
+    maker_fee: float = Field(0.0008, gt=-0.1, lt=0.1, description="fraction per fill (negative: rebate); "
+                                                                  "default -venue.sim.maker_fee")
     slippage_bps: float = Field(1.0, ge=0, le=1000, description="half-spread paid per taker fill when the bars "
                                                                 "carry no spread_bps column")
     position_pct: float = Field(100.0, gt=0, le=100, description="percent of equity committed per position")
-    init_cash: float | None = Field(None, gt=0, description="starting equity; default risk.max_position_usd")
-    stop_loss_pct: float | None = Field(None, ge=0, le=100, description="default risk.stop_loss_pct; 0 disables")
+    init_cash: float = Field(10_000.0, gt=0, description="starting equity (quote currency)")
+    stop_loss_pct: float = Field(1.0, ge=0, le=100, description="default risk.stop_loss_pct; 0 disables")
 
     @model_validator(mode="after")
     def _exit_below_entry(self) -> BacktestConfig:
@@ -54,7 +51,7 @@ class BacktestConfig(_Section):
         return self
 
 
-class PromoteConfig(_Section):
+class PromoteConfig(Section):
     """The promotion gate (hftlab.backtest.gate)."""
 
     metric: Literal["sharpe", "sortino", "total_return"] = Field(
@@ -62,25 +59,14 @@ class PromoteConfig(_Section):
     margin: float = Field(0.1, ge=0, description="by more than this, in the metric's units")
     min_trades: int = Field(5, ge=0, description="fewer trades than this in the window cannot be judged")
     max_drawdown_pct: float = Field(20.0, gt=0, le=100, description="the candidate's drawdown bound in the window")
-    min_metric: float | None = Field(None, description="optional floor on the candidate's metric (e.g. 0: no losers)")
+    min_metric: float = Field(0.0, description="floor on the candidate's metric: 0 refuses every model that loses "
+                                               "money after costs; lower it only on purpose")
     required_controls: list[str] = Field(default_factory=lambda: ["permuted_labels"],
                                          description="controls of the training report that must have passed")
     alias: str = Field("champion", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def sections(settings) -> tuple[BacktestConfig, PromoteConfig]:
-    return settings.backtest, settings.promote
-
-
-def fees(cfg: BacktestConfig, settings) -> tuple[float, float]:
-    """(maker, taker) fee fractions, positive = paid."""
-    sim = settings.venue.sim
-    maker = cfg.maker_fee if cfg.maker_fee is not None else -sim.maker_fee
-    taker = cfg.taker_fee if cfg.taker_fee is not None else -sim.taker_fee
-    return float(maker), float(taker)
-
-
-def updated(section: _Section, **changes) -> _Section:
+def updated(section: Section, **changes) -> Section:
     """A copy of a section with `changes` (None values ignored), validated; ValueError names the field."""
     from pydantic import ValidationError
 

@@ -1,6 +1,6 @@
 """Positions held per bar + bars -> a vectorbt Portfolio with fees, spread slippage and a stop-loss.
 
-    exe = execution(cfg, settings, bars)            # costs and sizing for these bars
+    exe = execution(cfg, bars, period_ms)           # costs and sizing for these bars
     pf = simulate(bars, held, exe)                  # vectorbt Portfolio (from_signals)
     m = summarise(pf, exe)                          # hftlab.backtest.metrics
 
@@ -50,15 +50,12 @@ class Execution:
     slippage_source: str             # "spread_bps column" | "slippage_bps" | "none (maker)"
 
 
-def execution(cfg, settings, bars: pd.DataFrame, period_ms: int) -> Execution:
-    """Costs and sizing from a BacktestConfig, the settings (fees, risk) and the bars (spread)."""
-    from hftlab.backtest.config import fees
-
-    maker, taker = fees(cfg, settings)
+def execution(cfg, bars: pd.DataFrame, period_ms: int) -> Execution:
+    """Costs and sizing from a BacktestConfig and the bars (spread)."""
     if cfg.execution == "maker":
-        fee, slippage, source = maker, 0.0, "none (maker)"
+        fee, slippage, source = cfg.maker_fee, 0.0, "none (maker)"
     else:
-        fee = taker
+        fee = cfg.taker_fee
         default = cfg.slippage_bps / 1e4
         if "spread_bps" in bars.columns:
             spread = bars["spread_bps"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -67,10 +64,8 @@ def execution(cfg, settings, bars: pd.DataFrame, period_ms: int) -> Execution:
             source = "spread_bps column"
         else:
             slippage, source = default, "slippage_bps"
-    stop = cfg.stop_loss_pct if cfg.stop_loss_pct is not None else settings.risk.stop_loss_pct
-    init_cash = cfg.init_cash if cfg.init_cash is not None else settings.risk.max_position_usd
-    return Execution(fee=float(fee), slippage=slippage, position_pct=cfg.position_pct, init_cash=float(init_cash),
-                     stop_loss=float(stop) / 100.0, period_ms=int(period_ms), slippage_source=source)
+    return Execution(fee=float(fee), slippage=slippage, position_pct=cfg.position_pct, init_cash=float(cfg.init_cash),
+                     stop_loss=float(cfg.stop_loss_pct) / 100.0, period_ms=int(period_ms), slippage_source=source)
 
 
 def prices(bars: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -8,7 +8,7 @@ A candidate becomes champion only if
    - controls: each of `required_controls` in its training report passed (the permuted-label
      control: with shuffled training labels every model sat at chance, so the pipeline does not
      leak the future);
-   - floor (only when `min_metric` is set): its metric is at least `min_metric`;
+   - floor: its metric is at least `min_metric` (0 by default: a money-loser is never promoted);
 2. and either there is no champion yet (the first model that passes becomes champion), or its
    metric beats the champion's on the same window by more than `margin`.
 
@@ -64,9 +64,10 @@ def checks(candidate: dict, report: dict, cfg) -> list[Check]:
         else:
             out.append(Check(f"control:{key}", bool(c.get("passed")),
                              f"{'passed' if c.get('passed') else 'FAILED'}: {c.get('what', '')}".strip()))
-    if cfg.min_metric is not None:
-        v = candidate[cfg.metric]
-        out.append(Check("floor", v >= cfg.min_metric, f"{cfg.metric} {v:.4g}, floor {cfg.min_metric:g}"))
+    v = float(candidate[cfg.metric])
+    out.append(Check("floor", v >= cfg.min_metric,
+                     f"{cfg.metric} {v:.4g}, floor {cfg.min_metric:g}" if not math.isnan(v)
+                     else f"{cfg.metric} is undefined, floor {cfg.min_metric:g}"))
     return out
 
 

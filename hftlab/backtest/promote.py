@@ -1,6 +1,6 @@
 """The promotion gate with MLflow around it: backtest, decide, record, and move the alias.
 
-    result = promote(Registry.from_settings(settings), "7", settings, backtest_cfg, promote_cfg)
+    result = promote(Registry.from_config(settings.mlflow), "7", settings, backtest_cfg, promote_cfg)
 
 1. the candidate (a registered version, or the training run that registered it) and the current
    `champion` are backtested on the candidate's out-of-sample test block, same bars, same rule

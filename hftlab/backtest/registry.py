@@ -48,10 +48,9 @@ class Registry:
         self.client = self.mlflow.MlflowClient(tracking_uri, registry_uri=tracking_uri)
 
     @classmethod
-    def from_settings(cls, settings) -> Registry:
-        from hftlab.models.tracking import resolve_uris
-
-        return cls(resolve_uris(settings)[0], settings.mlflow.model_name)
+    def from_config(cls, cfg) -> Registry:
+        """From the `mlflow` section (hftlab.models.config.MlflowConfig, resolved by hftlab.settings)."""
+        return cls(cfg.tracking_uri, cfg.model_name)
 
     def _version(self, name: str, version: str) -> ModelRef:
         try:

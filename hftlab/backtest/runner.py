@@ -1,6 +1,6 @@
 """Backtests of registered models: data, window, predictions, comparison, MLflow logging.
 
-    reg = Registry.from_settings(settings)
+    reg = Registry.from_config(settings.mlflow)
     comp = backtest(reg, reg.resolve("3"), settings, cfg)            # a model beside baselines + buy-and-hold
     comp, report = head_to_head(reg, candidate, champion, settings, cfg)   # the gate's comparison
     run_id = log_comparison(settings, comp, kind="backtest", name="...", plot_dir=...)
@@ -18,13 +18,12 @@ import math
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from hftlab.backtest import engine, plots
 from hftlab.backtest.compare import Comparison, compare, decision_rows
 from hftlab.backtest.predict import TrainingRun, baseline_proba, model_proba
 from hftlab.backtest.registry import ModelRef, Registry
 from hftlab.backtest.window import Window, load_bars, out_of_sample_window, rows
+from hftlab.core.jsonutil import json_default
 
 
 def _source(reg: Registry, ref: ModelRef) -> tuple[dict | None, dict[str, str], dict[str, str]]:
@@ -83,7 +82,7 @@ def backtest(reg: Registry, ref: ModelRef, settings, cfg, *, data=None, window: 
                     probas[name] = ("baseline", p)
             except ValueError as e:
                 notes.append(f"no baselines: {e}")
-    exe = engine.execution(cfg, settings, bars, info["period_ms"])
+    exe = engine.execution(cfg, bars, info["period_ms"])
     comp = compare(bars, first, last, probas, cfg, exe, window, _data(info))
     comp.notes[:0] = notes
     return comp
@@ -107,7 +106,7 @@ def head_to_head(reg: Registry, candidate: ModelRef, champion: ModelRef | None, 
         if ref is not None:
             predictor = reg.load(ref)
             probas[role] = ("model", model_proba(predictor.net, predictor.spec, bars, dec))
-    exe = engine.execution(cfg, settings, bars, info["period_ms"])
+    exe = engine.execution(cfg, bars, info["period_ms"])
     return compare(bars, first, last, probas, cfg, exe, window, _data(info)), report
 
 
@@ -123,8 +122,7 @@ def log_comparison(settings, comp: Comparison, *, kind: str, name: str, tags: di
     from hftlab.models import tracking
 
     mlflow = tracking.import_mlflow()
-    uri, art = tracking.resolve_uris(settings)
-    experiment_id = tracking.use_experiment(uri, art, settings.mlflow.experiment)
+    experiment_id = tracking.use_experiment(settings.mlflow)
     doc = comp.to_dict()
     with mlflow.start_run(experiment_id=experiment_id, run_name=name,
                           tags={"hftlab.kind": kind, **(tags or {})}) as run, \
@@ -136,14 +134,8 @@ def log_comparison(settings, comp: Comparison, *, kind: str, name: str, tags: di
                             for k, v in m.items() if isinstance(v, (int, float)) and math.isfinite(v)})
         for fname, content in {"comparison": doc, **(documents or {})}.items():
             path = Path(tmp) / f"{fname}.json"
-            path.write_text(json.dumps(content, indent=1, default=_json_default))
+            path.write_text(json.dumps(content, indent=1, default=json_default))
             mlflow.log_artifact(str(path))
         for png in plots.save_all(comp, plot_dir or Path(tmp) / "plots"):
             mlflow.log_artifact(str(png), artifact_path="plots")
         return run.info.run_id
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")

@@ -47,20 +47,19 @@ def _bars(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 def run(args) -> dict:
     from hftlab.backtest import engine, signals
-    from hftlab.backtest.config import BacktestConfig
-    from hftlab.config import Settings
+    from hftlab.settings import Settings
 
     t0 = time.perf_counter()
     import vectorbt  # noqa: F401
 
     import_s = time.perf_counter() - t0
-    cfg, settings = BacktestConfig(), Settings()
+    cfg = Settings().backtest
 
     def backtest(bars, proba):
         t = time.perf_counter()
         held = signals.decide(signals.edge(proba), cfg.threshold, cfg.exit_threshold, cfg.allow_short)
         rule_s = time.perf_counter() - t
-        exe = engine.execution(cfg, settings, bars, 1000)
+        exe = engine.execution(cfg, bars, 1000)
         metrics = engine.summarise(engine.simulate(bars, held, exe), exe)
         return time.perf_counter() - t, rule_s, metrics
 

@@ -28,7 +28,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -37,7 +37,9 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from hftlab.cache.config import RedisConfig
 from hftlab.cache.resp import RespConnection
+from hftlab.core.metrics import Stats
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ _HSET, _REPLACE_HASH, _XADD = 0, 1, 2
 
 
 @dataclass(slots=True)
-class CacheStats:
+class CacheStats(Stats):
     events_enqueued: int = 0
     events_written: int = 0
     events_dropped: int = 0
@@ -54,9 +56,6 @@ class CacheStats:
     outages: int = 0
     connected: bool = False
     last_error: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class RedisCacheManager:
@@ -99,8 +98,7 @@ class RedisCacheManager:
         return f"RedisCacheManager(prefix={self.prefix!r}, connected={self.stats.connected})"
 
     @classmethod
-    def from_settings(cls, settings, url: str) -> RedisCacheManager:
-        r = settings.redis
+    def from_config(cls, r: RedisConfig, url: str) -> RedisCacheManager:
         return cls(
             url,
             prefix=r.key_prefix,

@@ -21,7 +21,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from hftlab.logs import register_secret
+from hftlab.cache.config import RedisConfig
+from hftlab.core.logs import register_secret
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,11 @@ class EmbeddedRedis:
         self.proc: subprocess.Popen | None = None
 
     @classmethod
-    def from_settings(cls, settings) -> EmbeddedRedis:
-        r = settings.redis
+    def from_config(cls, r: RedisConfig) -> EmbeddedRedis:
+        if r.data_dir is None:
+            raise ValueError("redis.data_dir is unresolved: build the section through hftlab.settings")
         return cls(
-            data_dir=settings.redis_data_dir,
+            data_dir=r.data_dir,
             host=r.host,
             port=r.port,
             maxmemory=r.maxmemory,
@@ -215,9 +217,10 @@ class EmbeddedRedis:
 
 
 @contextlib.contextmanager
-def redis_for(settings):
-    """Yield a Redis URL for `settings`: an embedded server's, started and stopped here, or the configured one."""
-    url = settings.redis.url
+def redis_for(r: RedisConfig):
+    """Yield a Redis URL for the `redis` section: an embedded server's, started and stopped here, or
+    the configured one."""
+    url = r.url
     if url != "embedded":
         pw = os.environ.get("HFTLAB_REDIS_PASSWORD")
         register_secret(pw)
@@ -226,6 +229,6 @@ def redis_for(settings):
             url = f"{scheme}://:{pw}@{rest}"
         yield url
         return
-    server = EmbeddedRedis.from_settings(settings)
+    server = EmbeddedRedis.from_config(r)
     with server:
         yield server.url

@@ -24,9 +24,9 @@ from typing import Any
 
 from hftlab.bars import MultiBarBuilder, source_channel
 from hftlab.collect.recorder import Recorder
+from hftlab.domain.market import Bar
 from hftlab.okx.channels import Endpoints, args_for
 from hftlab.okx.client import AsyncOKXClient, ClientOptions
-from hftlab.domain.market import Bar
 from hftlab.okx.events import BookMsg, Candle, PrivatePush, Ticker, Trade
 from hftlab.okx.queue import QueueClosed
 
@@ -65,7 +65,7 @@ class Collector:
         self.cache = cache
         self.recorder = Recorder(self.record_dir, record_raw=c.record_raw, flush_interval_s=c.flush_interval_s,
                                  rotate_rows=c.rotate_rows, rotate_s=c.rotate_s if rotate_s is None else rotate_s)
-        self.options = options or ClientOptions(**settings.client.model_dump(), queue_maxsize=c.queue_maxsize)
+        self.options = options or ClientOptions(**settings.client.model_dump())
         self.client = AsyncOKXClient(endpoints, options=self.options, on_frame=self._tap)
         self.bars = MultiBarBuilder(
             t.timeframes,

@@ -42,8 +42,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from hftlab.okx.channels import arg_key
+from hftlab.core.metrics import Stats
 from hftlab.domain.market import Bar
+from hftlab.okx.channels import arg_key
 from hftlab.okx.events import BookMsg, Candle, ParseError, PrivatePush, Ticker, Trade
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ class _PartitionFile:
 
 
 @dataclasses.dataclass(slots=True)
-class RecorderStats:
+class RecorderStats(Stats):
     raw_rows: int = 0
     event_rows: int = 0
     files_closed: int = 0
@@ -152,9 +153,6 @@ class RecorderStats:
     pending: int = 0
     write_errors: int = 0
     last_flush_s: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class Recorder:

@@ -13,10 +13,12 @@ import sys
 
 def add_arguments(p) -> None:
     from hftlab.bench import BENCHMARKS
+    from hftlab.commands.common import add_common
 
     p.add_argument("name", help="one of: " + ", ".join(BENCHMARKS) + " (or 'list')")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--help-bench", action="store_true", help="list the options of this benchmark")
+    add_common(p)
 
 
 PASS_THROUGH_OPTIONS = True  # the benchmark's own options are parsed by the benchmark
@@ -28,7 +30,9 @@ def run(args) -> int:
     import orjson
 
     from hftlab import bench
+    from hftlab.commands.common import load_settings
 
+    load_settings(args)  # logging as configured
     if args.name == "list":
         for n, d in bench.BENCHMARKS.items():
             print(f"{n:<12} {d}")

@@ -18,13 +18,13 @@ import json
 import sys
 from pathlib import Path
 
-from hftlab.config import REPO_ROOT
+from hftlab.core.config import REPO_ROOT
 
 PIPELINE = REPO_ROOT / "pipelines" / "research.yaml"
 
 
 def add_arguments(p) -> None:
-    from hftlab.cli import add_common
+    from hftlab.commands.common import add_common
 
     add_common(p)
     p.add_argument("--duration", type=float, metavar="S", help="wall seconds of data collection (pipeline: 180)")
@@ -36,7 +36,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from hftlab.cli import load_settings
+    from hftlab.commands.common import load_settings
     from hftlab.pipeline.spec import PipelineError, load, parse_overrides, with_overrides
 
     settings = load_settings(args)
@@ -54,10 +54,9 @@ def run(args) -> int:
     except PipelineError as e:
         print("hftlab demo: " + "\n  ".join(["invalid pipeline or parameters:", *e.problems]), file=sys.stderr)
         return 2
-    from hftlab.models.tracking import resolve_uris
     from hftlab.pipeline.runner import run as run_pipeline
 
-    tracking_uri, _ = resolve_uris(settings)
+    tracking_uri = settings.mlflow.tracking_uri
     print(f"hftlab demo: {' -> '.join(s.name for s in pipe.steps)} on venue {settings.venue.name}, "
           f"MLflow {tracking_uri}", file=sys.stderr, flush=True)
     config = [str(Path(c).resolve()) for c in args.config] if args.config else None
@@ -68,7 +67,7 @@ def run(args) -> int:
 
 def summary(result, settings, tracking_uri: str) -> str:
     """What the run found, read from the files the notebooks left in the run folder."""
-    from hftlab.backtest.cli import format_report
+    from hftlab.backtest.report import format_report
 
     def doc(name: str) -> dict | None:
         path = result.run_dir / name
@@ -103,7 +102,7 @@ def summary(result, settings, tracking_uri: str) -> str:
     try:
         from hftlab.backtest.registry import Registry
 
-        champion = Registry.from_settings(settings).alias()
+        champion = Registry.from_config(settings.mlflow).alias()
     except Exception as e:  # a run that failed early may leave no readable store
         why = f" (the MLflow store could not be read: {type(e).__name__})"
     lines.append(f"champion: models:/{name}@champion -> version {champion.version} (run {champion.run_id})"

@@ -11,7 +11,7 @@ import threading
 
 
 def add_arguments(p) -> None:
-    from hftlab.cli import add_common
+    from hftlab.commands.common import add_common
 
     add_common(p)
     p.add_argument("--port", type=int, help="override redis.port")
@@ -19,7 +19,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from hftlab.cache.server import EmbeddedRedis
-    from hftlab.cli import load_settings
+    from hftlab.commands.common import load_settings
 
     settings = load_settings(args)
     if args.port is not None:
@@ -27,7 +27,7 @@ def run(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with EmbeddedRedis.from_settings(settings) as server:
+    with EmbeddedRedis.from_config(settings.redis) as server:
         print(f"redis-server running on {server.host}:{server.port} (pid {server.pid}); "
               f"password in {server.data_dir / 'redis.conf'}; Ctrl-C to stop", flush=True)
         while not stop.wait(0.5):

@@ -11,6 +11,7 @@ Modules (import the one you need; none is imported by `import hftlab`, and only 
 - experiment: the side-by-side walk-forward evaluation with the permuted-label control
 - sanity: simulator controls (no signal planted / signal planted)
 - tracking: MLflow logging and registry aliases (imports mlflow)
-- train, cli: `hftlab train`
+- config: the `model` and `mlflow` sections
+- train: a training run (`hftlab train`)
 - predictor, fastpath: the live predictor (`load_champion`, `load_model`) and its numba kernel
 """

@@ -87,7 +87,7 @@ def plan(prep: Prepared, cfg, opts: Options) -> list[Split]:
 
 def run_experiment(prep: Prepared, cfg, opts: Options = Options(), *, fold_sink: FoldSink | None = None,
                    progress: bool = False) -> Outcome:
-    """`cfg`: hftlab.config.ModelConfig. `fold_sink(k)` gives the per-epoch metrics sink of fold k."""
+    """`cfg`: hftlab.models.config.ModelConfig. `fold_sink(k)` gives the per-epoch metrics sink of fold k."""
     T, h, seed = cfg.seq_len, prep.horizon, cfg.seed
     purge = opts.purge_rows(h, T)
     splits = plan(prep, cfg, opts)

@@ -133,7 +133,7 @@ class FitResult:
 def fit(fold: FoldData, cfg, *, seed: int, patience: int = 3, gradient_clip: float = 1.0,
         sink: Callable[[dict[str, float], int], None] | None = None, progress: bool = False,
         root_dir: str | None = None) -> FitResult:
-    """Train on fold.train_ends, early-stop on fold.val_ends. `cfg` is a hftlab.config.ModelConfig.
+    """Train on fold.train_ends, early-stop on fold.val_ends. `cfg` is a hftlab.models.config.ModelConfig.
 
     The strategy must run the fit in this process or in launched copies of it (auto, ddp):
     ddp_spawn fits in spawned children and would not bring back what the callbacks keep (the best

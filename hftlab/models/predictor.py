@@ -1,6 +1,6 @@
 """The live predictor: one raw feature window in, class probabilities (down, flat, up) out.
 
-    predictor = load_champion("hftlab-signal", tracking_uri)   # once, at start-up (imports mlflow)
+    predictor = load_champion("hftlab-signal-sim", tracking_uri)   # once, at start-up (imports mlflow)
     live = StreamingFeatures(predictor.spec, normaliser=None)  # raw features, bar by bar
     probs = predictor.predict_proba(window)                    # (seq_len, n_features) raw -> (3,)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -27,7 +26,6 @@ CHAMPION = "champion"
 MODEL_DIR = "model"
 BUNDLE_FILE = "feature_bundle.json"
 NET_FILE = "net.json"
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def import_mlflow():
@@ -40,22 +38,11 @@ def import_mlflow():
     return mlflow
 
 
-def resolve_uris(settings) -> tuple[str, str]:
-    """(tracking URI, artifact location URI) with relative paths resolved against the repo root
-    (`Settings.path`), not the caller's working directory. `sqlite:///rel/path.db` is relative,
-    `sqlite:////abs/path.db` absolute; an artifact location without a scheme is a local directory."""
-    uri = settings.mlflow.tracking_uri
-    if uri.startswith("sqlite:///"):
-        uri = f"sqlite:///{settings.path(uri[len('sqlite:///'):])}"
-    art = settings.mlflow.artifact_location
-    if not _SCHEME.match(art):
-        art = settings.path(art).resolve().as_uri()
-    return uri, art
-
-
-def use_experiment(tracking_uri: str, artifact_location: str, experiment: str) -> str:
-    """Point MLflow at the store (creating a local SQLite file's and artifact directory's parents)
-    and make sure the experiment exists; returns its id."""
+def use_experiment(cfg) -> str:
+    """Point MLflow at the store of the `mlflow` section (hftlab.models.config.MlflowConfig, its
+    paths resolved by hftlab.settings), creating a local SQLite file's and artifact directory's
+    parents, and make sure the experiment exists; returns its id."""
+    tracking_uri, artifact_location, experiment = cfg.tracking_uri, cfg.artifact_location, cfg.experiment
     if tracking_uri.startswith("sqlite:///"):
         Path(tracking_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     if artifact_location.startswith("file://"):

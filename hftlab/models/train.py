@@ -139,8 +139,7 @@ def train(bars: pd.DataFrame, settings, *, source: dict | None = None, options: 
         _evaluate(prep, cfg, options, sim, progress=False, fold_sink=None)
         return None
     mlflow = tracking.import_mlflow()
-    tracking_uri, artifact_uri = tracking.resolve_uris(settings)
-    experiment_id = tracking.use_experiment(tracking_uri, artifact_uri, settings.mlflow.experiment)
+    experiment_id = tracking.use_experiment(settings.mlflow)
     name = settings.mlflow.model_name
     run_name = "-".join(str(v) for v in (source.get("symbol"), source.get("timeframe")) if v) or None
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run, \
@@ -173,7 +172,7 @@ def train(bars: pd.DataFrame, settings, *, source: dict | None = None, options: 
     return {
         "run_id": run_id,
         "experiment": settings.mlflow.experiment,
-        "tracking_uri": tracking_uri,
+        "tracking_uri": settings.mlflow.tracking_uri,
         "model_uri": model_uri,
         "model_name": name,
         "model_version": version,

@@ -24,10 +24,11 @@ import time
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from hftlab.core.metrics import Stats
 from hftlab.okx.checksum import DEPTH, crc32_signed, interleave
 from hftlab.okx.events import BookMsg, Level
 
@@ -54,7 +55,7 @@ class SeedResult(StrEnum):
 
 
 @dataclass(slots=True)
-class BookStats:
+class BookStats(Stats):
     snapshots: int = 0
     rest_seeds: int = 0
     updates: int = 0
@@ -70,13 +71,6 @@ class BookStats:
     ignored: int = 0  # updates received while the book awaited a snapshot
     skipped: int = 0  # updates already contained in the REST snapshot the book was seeded from
     resyncs: int = 0  # resync requests made by the keeper
-
-    def add(self, other: BookStats) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 @dataclass(slots=True)

@@ -16,16 +16,23 @@ import orjson
 PUBLIC, BUSINESS, PRIVATE = "public", "business", "private"
 ROLES = (PUBLIC, BUSINESS, PRIVATE)
 
+# The one source of OKX channel sets: the parser, the client, the recorder and the config all use these.
 PRIVATE_CHANNELS = frozenset({
     "orders", "positions", "account", "balance_and_position", "fills", "account-greeks",
     "liquidation-warning",
 })
+# Login-only pushes, parsed as PrivatePush; `orders-algo` is served on /business.
+PRIVATE_PUSH_CHANNELS = PRIVATE_CHANNELS | {"orders-algo"}
 BUSINESS_CHANNELS = frozenset({
     "trades-all", "orders-algo", "algo-advance", "deposit-info", "withdrawal-info", "economic-calendar",
 })
 _BUSINESS_PREFIXES = ("candle", "mark-price-candle", "index-candle", "grid-", "copytrading", "sprd-", "rfqs",
                       "quotes", "struc-block-trades", "public-struc-block-trades", "block-tickers")
-BOOK_CHANNELS = frozenset({"books", "books5", "bbo-tbt", "books50-l2-tbt", "books-l2-tbt", "books-elp"})
+INCREMENTAL_BOOK_CHANNELS = frozenset({"books", "books-elp", "books-l2-tbt", "books50-l2-tbt"})
+TOP_BOOK_CHANNELS = frozenset({"books5", "bbo-tbt"})  # each push replaces the top N levels
+BOOK_CHANNELS = INCREMENTAL_BOOK_CHANNELS | TOP_BOOK_CHANNELS
+# What `trading.channels` may name: the market data hftlab collects and trades on.
+MARKET_CHANNELS = frozenset({"trades", "tickers", "trades-all", "candle1s", "candle1m"}) | (BOOK_CHANNELS - {"books-elp"})
 
 # OKX: the args of one request must not exceed 64 KB. Stay a little under for the envelope.
 MAX_ARGS_BYTES = 60_000
@@ -70,14 +77,14 @@ def batch_args(args: list[Mapping[str, Any]], max_bytes: int = MAX_ARGS_BYTES) -
     """
     batches: list[list[Mapping[str, Any]]] = []
     current: list[Mapping[str, Any]] = []
-    size = 2  # "[]"
+    size = 1  # "[]" less the comma the first arg does not need
     for arg in args:
-        n = len(orjson.dumps(arg)) + 1  # + the comma
-        if n + 2 > max_bytes:
+        n = len(orjson.dumps(arg)) + 1  # + its comma
+        if n + 1 > max_bytes:
             raise ValueError(f"a single subscribe arg is larger than {max_bytes} bytes: {dict(arg)!r:.200}")
         if current and size + n > max_bytes:
             batches.append(current)
-            current, size = [], 2
+            current, size = [], 1
         current.append(arg)
         size += n
     if current:
@@ -100,7 +107,7 @@ class Endpoints:
 
     @classmethod
     def from_venue(cls, venue) -> Endpoints:
-        """From `hftlab.config.VenueConfig` (okx-demo/okx-live fill the OKX URLs in; `sim` needs them set,
+        """From `hftlab.settings.VenueConfig` (okx-demo/okx-live fill the OKX URLs in; `sim` needs them set,
         e.g. from a running SimServer)."""
         missing = [k for k in ("rest_url", "ws_public_url", "ws_business_url", "ws_private_url") if not getattr(venue, k)]
         if missing:

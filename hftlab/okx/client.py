@@ -52,8 +52,11 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from hftlab.core.backoff import Backoff
+from hftlab.core.metrics import Stats
+from hftlab.core.ratelimit import TokenBucket
+from hftlab.core.secrets import Credentials
 from hftlab.okx import auth
-from hftlab.okx.backoff import Backoff
 from hftlab.okx.book import BookKeeper, SeedResult
 from hftlab.okx.channels import BOOK_CHANNELS, PRIVATE, ROLES, ArgKey, Endpoints, arg_key, batch_args, role_for
 from hftlab.okx.events import (
@@ -74,9 +77,7 @@ from hftlab.okx.events import (
 )
 from hftlab.okx.parse import parse_frame
 from hftlab.okx.queue import EventQueue, channel_of
-from hftlab.okx.ratelimit import CONNECT_LIMITER, TokenBucket
 from hftlab.okx.rest import OkxRest, RestError
-from hftlab.secrets import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ PERMANENT_SUB_ERRORS = frozenset({"60008", "60013", "60018", "64000", "64001", "
 CONTROL = "_control"  # raw-frame channel of acks, errors, notices, login and op answers
 _DATA_TYPES = (Trade, BookMsg, Ticker, Candle, PrivatePush)
 _LOG_EVERY = 1000  # after the first few, log every Nth occurrence of a repeated problem
+# OKX counts new connections per IP (3/s, protocol §1.5): one bucket for every client in this process.
+CONNECT_LIMITER = TokenBucket(rate=3.0, capacity=3.0)
 
 
 @dataclass(slots=True)
@@ -115,7 +118,7 @@ class ClientOptions:
 
 
 @dataclass(slots=True)
-class ClientStats:
+class ClientStats(Stats):
     frames: int = 0
     events: Counter = field(default_factory=Counter)  # channel -> events queued
     duplicates: Counter = field(default_factory=Counter)  # channel -> overlap duplicates dropped (64008)
@@ -138,13 +141,6 @@ class ClientStats:
     reconciles: int = 0
     login_failures: int = 0
     ops_sent: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name in self.__slots__:
-            v = getattr(self, name)
-            out[name] = dict(v) if isinstance(v, Counter) else v
-        return out
 
 
 class LoginError(Exception):

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from hftlab.okx.channels import BOOK_CHANNELS, INCREMENTAL_BOOK_CHANNELS, PRIVATE_PUSH_CHANNELS
 from hftlab.okx.events import (
     BookMsg,
     Candle,
@@ -35,14 +36,6 @@ from hftlab.okx.events import (
 )
 
 RAW_KEEP = 500  # characters of a bad frame kept in its ParseError
-
-INCREMENTAL_BOOK_CHANNELS = frozenset({"books", "books-elp", "books-l2-tbt", "books50-l2-tbt"})
-TOP_BOOK_CHANNELS = frozenset({"books5", "bbo-tbt"})  # each push replaces the top N levels
-BOOK_CHANNELS = INCREMENTAL_BOOK_CHANNELS | TOP_BOOK_CHANNELS
-PRIVATE_CHANNELS = frozenset({
-    "orders", "positions", "account", "fills", "balance_and_position",
-    "liquidation-warning", "account-greeks", "orders-algo",
-})
 
 # Anything a malformed but valid-JSON frame can throw while its fields are read.
 _FIELD_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
@@ -238,5 +231,5 @@ _HANDLERS: dict[str, _Handler] = {
     "trades": _trades,
     "trades-all": _trades,
     "tickers": _tickers,
-    **{c: _private for c in PRIVATE_CHANNELS},
+    **{c: _private for c in PRIVATE_PUSH_CHANNELS},
 }

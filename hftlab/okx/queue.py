@@ -23,6 +23,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hftlab.core.metrics import Stats
 from hftlab.okx.events import BookMsg, Candle, Event, Ticker, Trade
 
 
@@ -37,7 +38,7 @@ def channel_of(ev: Event) -> str:
 
 
 @dataclass(slots=True)
-class QueueStats:
+class QueueStats(Stats):
     maxsize: int
     depth: int = 0
     max_depth: int = 0
@@ -47,11 +48,7 @@ class QueueStats:
     overflow: int = 0  # private events admitted beyond maxsize
 
     def as_dict(self) -> dict:
-        return {
-            "maxsize": self.maxsize, "depth": self.depth, "max_depth": self.max_depth, "put": self.put,
-            "dropped": dict(self.dropped), "dropped_total": sum(self.dropped.values()),
-            "books_invalidated": self.books_invalidated, "overflow": self.overflow,
-        }
+        return {**Stats.as_dict(self), "dropped_total": sum(self.dropped.values())}
 
 
 class EventQueue:

@@ -6,13 +6,12 @@ verbatim), or a directory, meaning every such `*.parquet` under it (tables witho
 recorder's normalised events, are skipped) merged in `recv_ns` order. Each FILE is
 one recording: its books start empty. Per instrument the report counts snapshots, updates, checksums
 verified / mismatched / absent (0 or missing), sequence breaks, crossed books, trades, tickers and
-errors. Exit 1 when any book had a checksum mismatch, a sequence break or a malformed level, else 0;
-exit 2 when an input cannot be read.
+errors. `ReplayReport.failed` is true when any book had a checksum mismatch, a sequence break or a
+malformed level (`hftlab replay` then exits 1).
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -237,28 +236,3 @@ def format_table(report: ReplayReport) -> str:
         verdict += f"; {total.ignored:,} update(s) before their book's first snapshot ignored"
     return "\n".join(lines + [verdict])
 
-
-# -- command line -----------------------------------------------------------------------------
-
-def add_arguments(p) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE",
-                   help="recording: JSON lines (raw frames or {recv_ts, msg}), a recorder Parquet file, "
-                        "or a directory of them")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-
-
-def run(args) -> int:
-    def progress(frames: int, elapsed: float) -> None:
-        print(f"hftlab replay: {frames:,} frames ({frames / max(elapsed, 1e-9):,.0f}/s) ...",
-              file=sys.stderr, flush=True)
-
-    try:
-        report = replay([Path(f) for f in args.files], progress)
-    except ReplayInputError as e:
-        print(f"hftlab replay: {e}", file=sys.stderr)
-        return 2
-    if args.json:
-        sys.stdout.write(orjson.dumps(report.as_dict()).decode() + "\n")
-    else:
-        print(format_table(report))
-    return 1 if report.failed else 0

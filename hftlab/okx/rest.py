@@ -24,9 +24,9 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from hftlab.core.backoff import Backoff
+from hftlab.core.secrets import Credentials
 from hftlab.okx import auth
-from hftlab.okx.backoff import Backoff
-from hftlab.secrets import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class OkxRest:
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
         request_path = f"{PREFIX}{path}" + (f"?{query}" if query else "")
         if private and self.credentials is None:
-            raise RestError(request_path, "-", "private endpoint needs credentials (hftlab.secrets.load_credentials)")
+            raise RestError(request_path, "-", "private endpoint needs credentials (hftlab.core.secrets.load_credentials)")
         backoff = Backoff(self._backoff.initial_s, self._backoff.max_s, rng=self._backoff.rng)
         for attempt in range(self.retries + 1):
             headers = self._headers("GET", request_path) if private else (

@@ -33,6 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hftlab.core.config import repo_path
+from hftlab.core.jsonutil import json_default
+
 log = logging.getLogger("hftlab.pipeline")
 
 FILES = {
@@ -50,7 +53,7 @@ DEFAULT_RUN_DIR = "runs/notebooks"  # under system.data_dir, for notebooks run b
 
 @dataclass
 class Context:
-    settings: object          # hftlab.config.Settings
+    settings: object          # hftlab.settings.Settings
     run_dir: Path
     config: list[str] | None  # the config files (None: $HFTLAB_CONFIG or config/default.yaml)
 
@@ -59,7 +62,7 @@ class Context:
 
     def write_json(self, key: str, doc: dict) -> Path:
         path = self.path(key)
-        path.write_text(json.dumps(doc, indent=1, default=_json_default))
+        path.write_text(json.dumps(doc, indent=1, default=json_default))
         return path
 
     def read_json(self, key: str) -> dict:
@@ -72,15 +75,15 @@ class Context:
 def context(run_dir: str | Path | None = None, config: str | list[str] | None = None) -> Context:
     """Settings from `config` (a path or list of paths; None: $HFTLAB_CONFIG or config/default.yaml)
     and the run directory (default <system.data_dir>/runs/notebooks), created."""
-    from hftlab.config import load_config
-    from hftlab.logs import setup_logging
+    from hftlab.core.logs import setup_logging
+    from hftlab.settings import load_config
 
     config = [config] if isinstance(config, (str, Path)) else config
     config = [str(c) for c in config] if config else None
     settings = load_config(config)
     setup_logging(settings.system.log_level, settings.system.log_format)
     run_dir = Path(run_dir) if run_dir else settings.data_dir / DEFAULT_RUN_DIR
-    run_dir = settings.path(run_dir)
+    run_dir = repo_path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     return Context(settings, run_dir, config)
 
@@ -199,7 +202,7 @@ def training_report_image(ctx: Context, run_id: str) -> Path:
     """The training run's report.png (metrics, chance bands, per-epoch losses) copied into the run dir."""
     from hftlab.backtest.registry import Registry
 
-    reg = Registry.from_settings(ctx.settings)
+    reg = Registry.from_config(ctx.settings.mlflow)
     return Path(reg.client.download_artifacts(run_id, "report.png", str(ctx.run_dir)))
 
 
@@ -211,7 +214,7 @@ def backtest_model(ctx: Context, cfg, *, baselines: bool = True):
     from hftlab.backtest.runner import backtest, log_comparison
 
     trained = ctx.read_json("train")
-    reg = Registry.from_settings(ctx.settings)
+    reg = Registry.from_config(ctx.settings.mlflow)
     ref = reg.resolve(trained["model_version"])
     comp = backtest(reg, ref, ctx.settings, cfg, baselines=baselines)
     plot_dir = ctx.run_dir / "backtest"
@@ -229,7 +232,7 @@ def promote_model(ctx: Context, backtest_cfg, promote_cfg) -> dict:
     from hftlab.backtest.registry import Registry
 
     trained = ctx.read_json("train")
-    doc = promote(Registry.from_settings(ctx.settings), trained["model_version"], ctx.settings, backtest_cfg,
+    doc = promote(Registry.from_config(ctx.settings.mlflow), trained["model_version"], ctx.settings, backtest_cfg,
                   promote_cfg, plot_dir=ctx.run_dir / "promote")
     ctx.write_json("promote", doc)
     return doc
@@ -238,21 +241,12 @@ def promote_model(ctx: Context, backtest_cfg, promote_cfg) -> dict:
 def rule_configs(ctx: Context, **changes):
     """(BacktestConfig, PromoteConfig) of the settings with the notebook's parameters applied (each
     name goes to the section that has it; None leaves the setting alone)."""
-    from hftlab.backtest.config import sections, updated
+    from hftlab.backtest.config import updated
 
-    bt, gate = sections(ctx.settings)
+    bt, gate = ctx.settings.backtest, ctx.settings.promote
     unknown = set(changes) - set(type(bt).model_fields) - set(type(gate).model_fields)
     if unknown:
         raise ValueError(f"not a backtest or promote setting: {sorted(unknown)}")
     bt = updated(bt, **{k: v for k, v in changes.items() if k in type(bt).model_fields})
     gate = updated(gate, **{k: v for k, v in changes.items() if k in type(gate).model_fields})
     return bt, gate
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
-

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hftlab.core.jsonutil import json_default
 from hftlab.pipeline.spec import Pipeline
 
 ARTIFACT_SUFFIXES = (".ipynb", ".json", ".png", ".yaml", ".log")
@@ -120,10 +121,10 @@ def run(pipe: Pipeline, settings, *, config: list[str] | None = None, runs_dir: 
     t_all = time.perf_counter()
     with _stop_requests() as stop:
         _run_steps(pipe, result, run_dir, config, kernel, progress, stop)
-    (run_dir / "pipeline.json").write_text(json.dumps(result.to_dict(), indent=1, default=str))
+    (run_dir / "pipeline.json").write_text(json.dumps(result.to_dict(), indent=1, default=json_default))
     if log_mlflow:
         result.mlflow_run_id = log_run(pipe, result, settings)
-        (run_dir / "pipeline.json").write_text(json.dumps(result.to_dict(), indent=1, default=str))
+        (run_dir / "pipeline.json").write_text(json.dumps(result.to_dict(), indent=1, default=json_default))
     status = "INTERRUPTED" if result.interrupted else "finished" if result.ok else "FAILED"
     progress(f"pipeline {pipe.name}: {status} in {time.perf_counter() - t_all:.0f} s; executed notebooks in {run_dir}")
     return result
@@ -209,8 +210,7 @@ def log_run(pipe: Pipeline, result: Result, settings) -> str:
     from hftlab.models import tracking
 
     mlflow = tracking.import_mlflow()
-    uri, art = tracking.resolve_uris(settings)
-    experiment_id = tracking.use_experiment(uri, art, settings.mlflow.experiment)
+    experiment_id = tracking.use_experiment(settings.mlflow)
     tags = {"hftlab.kind": "pipeline", "hftlab.pipeline": pipe.name, "hftlab.run_dir": str(result.run_dir),
             "hftlab.status": "ok" if result.ok else "failed"}
     if result.failure:

@@ -11,8 +11,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from hftlab.core.secrets import Credentials
 from hftlab.okx import auth
-from hftlab.secrets import Credentials
 from hftlab.sim import codes
 
 

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
+from hftlab.core.metrics import Stats
 from hftlab.sim import codes
 
 log = logging.getLogger("hftlab.sim.ws")
 
 
 @dataclass(slots=True)
-class SimStats:
+class SimStats(Stats):
     connections_total: int = 0
     connections_open: int = 0
     frames_sent: int = 0

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hftlab.config import SimConfig
-from hftlab.secrets import SIM_CREDENTIALS, Credentials
+from hftlab.core.secrets import SIM_CREDENTIALS, Credentials
 from hftlab.sim import codes
 from hftlab.sim.clock import MarketClock
+from hftlab.sim.config import SimConfig
 from hftlab.sim.faults import FaultInjector, FaultRecord
 from hftlab.sim.feeds import MarketFeeds
 from hftlab.sim.gate import Keyring

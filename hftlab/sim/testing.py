@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
+from hftlab.core.secrets import SIM_CREDENTIALS, Credentials
 from hftlab.okx import auth
-from hftlab.secrets import SIM_CREDENTIALS, Credentials
 
 Frame = dict[str, Any] | str
 

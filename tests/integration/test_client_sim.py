@@ -12,13 +12,13 @@ from collections import defaultdict
 
 import pytest
 
-from hftlab.config import SimConfig
+from hftlab.core.ratelimit import TokenBucket
+from hftlab.core.secrets import SIM_CREDENTIALS
 from hftlab.okx.book import Status
 from hftlab.okx.channels import Endpoints, args_for
 from hftlab.okx.client import AsyncOKXClient, ClientOptions
 from hftlab.okx.events import BookMsg, PrivatePush, Trade
-from hftlab.okx.ratelimit import TokenBucket
-from hftlab.secrets import SIM_CREDENTIALS
+from hftlab.sim.config import SimConfig
 from hftlab.sim.server import SimServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -248,7 +248,7 @@ async def test_private_login_reconcile_orders_and_relogin_after_a_drop(sim, conn
 async def test_delayed_op_acks_are_awaited_and_a_bad_login_is_refused(sim, connect):
     from pydantic import SecretStr
 
-    from hftlab.secrets import Credentials
+    from hftlab.core.secrets import Credentials
 
     client, c = await connect(channels=("orders",), credentials=SIM_CREDENTIALS)
     await until(lambda: client.connected("private"), what="login")

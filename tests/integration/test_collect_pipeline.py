@@ -10,10 +10,11 @@ from hftlab.bars import bars_from_trades
 from hftlab.cache.manager import RedisCacheManager
 from hftlab.collect.collector import Collector
 from hftlab.collect.recorder import read_table
-from hftlab.config import Settings, SimConfig
 from hftlab.okx.channels import Endpoints
 from hftlab.okx.client import ClientOptions
 from hftlab.okx.replay import replay
+from hftlab.settings import Settings
+from hftlab.sim.config import SimConfig
 from hftlab.sim.server import SimServer
 
 pytestmark = pytest.mark.timeout(90)

@@ -7,10 +7,10 @@ import json
 import nbformat
 import pytest
 
-from hftlab.config import Settings
-from hftlab.pipeline import cli
+from hftlab.commands import pipeline as cli
 from hftlab.pipeline.runner import run
 from hftlab.pipeline.spec import load
+from hftlab.settings import Settings
 
 PARAMS = "run_dir = None\nconfig = None\nword: str = 'default'\n"
 

@@ -8,7 +8,7 @@ from hftlab.backtest.config import BacktestConfig
 from hftlab.backtest.predict import TrainingRun, baseline_proba, model_proba
 from hftlab.backtest.registry import Registry
 from hftlab.backtest.runner import backtest
-from hftlab.config import Settings
+from hftlab.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_backtest_inputs_are_the_windows_training_evaluated(trained):
     from hftlab.models.evaluate import balanced_accuracy
 
     settings, bars, summary = trained
-    reg = Registry.from_settings(settings)
+    reg = Registry.from_config(settings.mlflow)
     ref = reg.resolve(summary["run_id"])
     report = reg.report(ref.run_id)
     _tags, params = reg.run_info(ref.run_id)
@@ -64,7 +64,7 @@ def test_backtest_inputs_are_the_windows_training_evaluated(trained):
 
 def test_backtest_of_the_run_on_its_test_block_beside_its_baselines(trained):
     settings, bars, summary = trained
-    reg = Registry.from_settings(settings)
+    reg = Registry.from_config(settings.mlflow)
     ref = reg.resolve(summary["model_version"])
     comp = backtest(reg, ref, settings, BacktestConfig(threshold=0.0))
     assert set(comp.strategies) == {ref.label, "majority", "logistic", "gbt", "buy_and_hold"}

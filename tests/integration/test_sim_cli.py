@@ -8,7 +8,7 @@ import signal
 import sys
 import urllib.request
 
-from hftlab.config import REPO_ROOT
+from hftlab.core.config import REPO_ROOT
 
 CMD = [sys.executable, "-m", "hftlab.cli", "sim", "-c", str(REPO_ROOT / "config" / "test.yaml")]
 

@@ -12,10 +12,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from hftlab.core.secrets import SIM_CREDENTIALS
 from hftlab.okx import auth
 from hftlab.okx.events import ParseError
 from hftlab.okx.parse import parse_frame
-from hftlab.secrets import SIM_CREDENTIALS
 from hftlab.sim.server import SimServer
 from hftlab.sim.testing import WireClient, is_event, is_op, is_push
 

@@ -6,10 +6,10 @@ import aiohttp
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from hftlab.config import SimConfig
+from hftlab.core.secrets import SIM_CREDENTIALS
 from hftlab.okx import auth
 from hftlab.okx.checksum import okx_checksum
-from hftlab.secrets import SIM_CREDENTIALS
+from hftlab.sim.config import SimConfig
 from hftlab.sim.replay import ReplayBook
 from hftlab.sim.scenario import parse_scenario
 from hftlab.sim.server import SimServer

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from hftlab.config import SimConfig
 from hftlab.okx.checksum import okx_checksum
+from hftlab.sim.config import SimConfig
 from hftlab.sim.exchange import SimExchange
 from hftlab.sim.instruments import Instrument, MarketProfile
 from hftlab.sim.replay import ReplayBook

@@ -10,8 +10,8 @@ import okx.PublicData as okx_public
 import okx.Trade as okx_trade
 import pytest
 
-from hftlab.config import SimConfig
-from hftlab.secrets import SIM_CREDENTIALS
+from hftlab.core.secrets import SIM_CREDENTIALS
+from hftlab.sim.config import SimConfig
 from hftlab.sim.server import SimServer
 
 # python-okx posts with httpx's deprecated `data=` for raw bodies; not ours to fix

@@ -8,7 +8,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hftlab.config import SimConfig
+from hftlab.sim.config import SimConfig
 from hftlab.sim.server import SimServer
 from hftlab.sim.testing import WireClient, is_event, is_push
 

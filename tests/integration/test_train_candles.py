@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _run_cli(argv: list[str]) -> int:
-    from hftlab.models import cli
+    from hftlab.commands import train as cli
 
     p = argparse.ArgumentParser()
     cli.add_arguments(p)
@@ -61,14 +61,14 @@ def test_train_cli_evaluates_logs_registers_and_serves(shared_data, tmp_path, mo
     artifacts = {a.path for a in client.list_artifacts(summary["run_id"])}
     assert {"report.json", "report.png", "feature_bundle.json", "net.json"} <= artifacts
     assert summary["model_version"] == "1"
-    assert str(client.get_registered_model("hftlab-signal").latest_versions[0].version) == "1"
+    assert str(client.get_registered_model(summary["model_name"]).latest_versions[0].version) == "1"
     assert art.is_dir() and db.is_file()
 
     # the registered model serves raw feature windows
     from hftlab.features import compute_features
     from hftlab.models.train import load_bars
 
-    predictor = load_model(f"models:/hftlab-signal/{summary['model_version']}", tracking_uri=summary["tracking_uri"])
+    predictor = load_model(f"models:/{summary['model_name']}/{summary['model_version']}", tracking_uri=summary["tracking_uri"])
     bars, _ = load_bars(shared_data / "okx" / "candles" / CSV)
     raw = compute_features(bars.iloc[-500:].reset_index(drop=True), predictor.spec).to_numpy(np.float32)
     probs = predictor.predict_proba(raw[-16:])
@@ -76,7 +76,7 @@ def test_train_cli_evaluates_logs_registers_and_serves(shared_data, tmp_path, mo
 
 
 def test_same_seed_same_metrics(candles_small):
-    from hftlab.config import ModelConfig
+    from hftlab.models.config import ModelConfig
     from hftlab.models.experiment import Options, run_experiment
 
     cfg = ModelConfig(hidden_size=8, num_layers=1, seq_len=16, batch_size=128, max_epochs=2, accelerator="cpu")

@@ -19,7 +19,7 @@ def test_sim_bars_are_regular_and_carry_the_taker_split():
 
 
 def test_planted_signal_is_found_and_absent_signal_is_not():
-    from hftlab.config import ModelConfig
+    from hftlab.models.config import ModelConfig
     from hftlab.models.experiment import Options
     from hftlab.models.sanity import sim_control
 

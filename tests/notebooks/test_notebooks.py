@@ -15,7 +15,7 @@ import sys
 import nbformat
 import pytest
 
-from hftlab.config import REPO_ROOT
+from hftlab.core.config import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("0*.ipynb"))
 STEPS = ["01_collect", "02_features", "03_train", "04_backtest", "05_promote"]

@@ -8,7 +8,7 @@ HEAVY = ("torch", "lightning", "mlflow", "vectorbt", "numba", "sklearn", "pandas
 
 
 def test_import_hftlab_stays_light():
-    code = "import sys, hftlab, hftlab.cli, hftlab.config; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+    code = "import sys, hftlab, hftlab.cli, hftlab.settings; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"`import hftlab` pulled in heavy modules: {out}"
 

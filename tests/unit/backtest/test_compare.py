@@ -6,7 +6,6 @@ from hftlab.backtest.compare import BUY_AND_HOLD, compare, decision_rows
 from hftlab.backtest.config import BacktestConfig
 from hftlab.backtest.engine import execution
 from hftlab.backtest.window import Window
-from hftlab.config import Settings
 
 N = 200
 
@@ -26,7 +25,7 @@ def proba_from_edge(e):
 
 
 def run(bars, probas, first=50, last=N, cfg=BacktestConfig(stop_loss_pct=0.0)):
-    exe = execution(cfg, Settings(), bars, 60_000)
+    exe = execution(cfg, bars, 60_000)
     w = Window(int(bars.ts_ms[first]), int(bars.ts_ms[last - 1]), "test")
     return compare(bars, first, last, probas, cfg, exe, w, {"path": "x"})
 

@@ -1,16 +1,13 @@
 import pytest
 
-from hftlab.backtest.config import BacktestConfig, PromoteConfig, fees, sections, updated
-from hftlab.config import Settings
+from hftlab.backtest.config import BacktestConfig, PromoteConfig, updated
 
 
-def test_defaults_and_fees_from_the_simulator():
-    bt, gate = sections(Settings())
+def test_defaults_are_concrete_and_safe():
+    bt, gate = BacktestConfig(), PromoteConfig()
     assert (bt.threshold, bt.execution, gate.metric) == (0.1, "taker", "sharpe")
-    assert fees(bt, Settings()) == pytest.approx((0.0008, 0.001))
-    s = Settings.model_validate({"venue": {"sim": {"taker_fee": -0.0005, "maker_fee": 0.0002}}})
-    assert fees(bt, s) == pytest.approx((-0.0002, 0.0005))  # a maker rebate stays a rebate
-    assert fees(BacktestConfig(taker_fee=0.002, maker_fee=0.0), s) == (0.0, 0.002)
+    assert (bt.taker_fee, bt.maker_fee, bt.stop_loss_pct, bt.init_cash) == (0.001, 0.0008, 1.0, 10_000.0)
+    assert gate.min_metric == 0.0  # the gate's floor: no model that loses money after costs
 
 
 def test_updated_validates_and_names_the_field():

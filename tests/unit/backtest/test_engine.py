@@ -8,7 +8,7 @@ import pytest
 
 from hftlab.backtest.config import BacktestConfig
 from hftlab.backtest.engine import Execution, execution, orders_of, simulate, summarise
-from hftlab.config import Settings
+from hftlab.settings import Settings
 
 BARS = pd.DataFrame({
     "ts_ms": 60_000 * np.arange(5),
@@ -90,24 +90,24 @@ def test_signals_are_edge_triggered():
     assert np.flatnonzero(sig["short_exits"]).tolist() == []  # -1 -> 1 is one reversal order
 
 
-def test_execution_takes_fees_from_the_venue_and_sizing_from_risk():
-    settings = Settings()
-    e = execution(BacktestConfig(), settings, BARS, 60_000)
+def test_execution_takes_fees_and_sizing_from_the_backtest_section():
+    bt = Settings().backtest  # fees and the stop resolved from the venue and risk sections
+    e = execution(bt, BARS, 60_000)
     assert e.fee == pytest.approx(0.001) and e.slippage == pytest.approx(1e-4)
-    assert e.init_cash == settings.risk.max_position_usd and e.stop_loss == pytest.approx(0.01)
-    maker = execution(BacktestConfig(execution="maker"), settings, BARS, 60_000)
+    assert e.init_cash == 10_000.0 and e.stop_loss == pytest.approx(0.01)
+    maker = execution(BacktestConfig(execution="maker"), BARS, 60_000)
     assert maker.fee == pytest.approx(0.0008) and maker.slippage == 0.0
     spread = BARS.assign(spread_bps=[2.0, np.nan, 4.0, 0.5, -1.0])
-    s = execution(BacktestConfig(slippage_bps=3.0), settings, spread, 60_000)
+    s = execution(BacktestConfig(slippage_bps=3.0), spread, 60_000)
     # a fill at bar t's open pays half the spread quoted at bar t-1's close
     np.testing.assert_allclose(s.slippage, [1e-4, 1e-4, 3e-4, 2e-4, 0.25e-4])
     assert s.slippage_source == "spread_bps column"
-    override = execution(BacktestConfig(taker_fee=0.0005, init_cash=50.0, stop_loss_pct=0.0), settings, BARS, 1000)
+    override = execution(BacktestConfig(taker_fee=0.0005, init_cash=50.0, stop_loss_pct=0.0), BARS, 1000)
     assert (override.fee, override.init_cash, override.stop_loss) == (0.0005, 50.0, 0.0)
 
 
 def test_spread_slippage_reaches_the_fill_prices():
     bars = BARS.assign(spread_bps=[10.0, 2.0, 20.0, 2.0, 2.0])
-    e = execution(BacktestConfig(taker_fee=0.0, stop_loss_pct=0.0), Settings(), bars, 60_000)
+    e = execution(BacktestConfig(taker_fee=0.0, stop_loss_pct=0.0), bars, 60_000)
     orders = simulate(bars, np.array([0, 1, 1, 0, 0], dtype=np.int8), e).orders.records_arr
     np.testing.assert_allclose(orders["price"], [102.0 * (1 + 5e-4), 105.0 * (1 - 10e-4)])

@@ -16,8 +16,10 @@ def metrics(sharpe=1.0, trades=10, drawdown=5.0, total_return=0.01):
 
 def test_first_model_is_promoted_only_if_it_passes_the_checks():
     cfg = PromoteConfig(min_trades=5, max_drawdown_pct=20)
-    d = decide(metrics(sharpe=-3.0), None, REPORT_OK, cfg)
+    d = decide(metrics(sharpe=0.2), None, REPORT_OK, cfg)
     assert d.promoted and "first model" in d.reason and d.champion_value is None
+    loser = decide(metrics(sharpe=-3.0), None, REPORT_OK, cfg)  # the default floor is 0
+    assert not loser.promoted and "floor" in loser.reason
     for cand, report, what in ((metrics(trades=4), REPORT_OK, "trades"), (metrics(drawdown=25.0), REPORT_OK, "drawdown"),
                                (metrics(), REPORT_LEAKS, "control:permuted_labels"), (metrics(), {}, "control:permuted_labels")):
         d = decide(cand, None, report, cfg)
@@ -41,10 +43,10 @@ def test_checks_apply_against_a_champion_too_and_the_metric_is_configurable():
     assert decide(metrics(total_return=0.02, sharpe=-1), metrics(total_return=0.01, sharpe=5), REPORT_OK, cfg).promoted
 
 
-def test_optional_floor_and_already_champion():
-    cfg = PromoteConfig(min_metric=0.0)
-    d = decide(metrics(sharpe=-0.1), None, REPORT_OK, cfg)
+def test_floor_is_configurable_and_already_champion():
+    d = decide(metrics(sharpe=-0.1), None, REPORT_OK, PromoteConfig())
     assert not d.promoted and "floor" in d.reason
+    assert decide(metrics(sharpe=-0.1), None, REPORT_OK, PromoteConfig(min_metric=-1.0)).promoted
     same = decide(metrics(), metrics(), REPORT_OK, PromoteConfig(), candidate_is_champion=True)
     assert not same.promoted and "already" in same.reason
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hftlab.features import FeatureSpec, StreamingFeatures, compute_features, make_labels
 from hftlab.domain.market import Bar
+from hftlab.features import FeatureSpec, StreamingFeatures, compute_features, make_labels
 
 closes = st.lists(st.one_of(st.floats(90.0, 110.0), st.just(math.nan)), max_size=60)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hftlab.domain.market import Bar
 from hftlab.features import FeatureSpec, Normaliser, StreamingFeatures, compute_features
 from hftlab.okx.book import OrderBook, Status
-from hftlab.domain.market import Bar
 from hftlab.okx.events import BookMsg, Trade
 from hftlab.okx.parse import parse_frame
 

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from hftlab.features import FeatureSpec, Normaliser, StreamingFeatures
 from hftlab.domain.market import Bar
+from hftlab.features import FeatureSpec, Normaliser, StreamingFeatures
 
 SPEC = FeatureSpec(book_levels=2)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from hftlab.config import ModelConfig
+from hftlab.models.config import ModelConfig
 from hftlab.models.experiment import Options, plan
 
 

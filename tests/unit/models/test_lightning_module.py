@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from hftlab.config import ModelConfig
+from hftlab.models.config import ModelConfig
 from hftlab.models.data import make_fold, walk_forward
 from hftlab.models.evaluate import balanced_accuracy
 

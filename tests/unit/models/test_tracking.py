@@ -17,8 +17,10 @@ def store(tmp_path_factory):
     from hftlab.models import tracking
 
     d = tmp_path_factory.mktemp("mlflow")
+    from hftlab.models.config import MlflowConfig
+
     uri, art = f"sqlite:///{d}/mlflow.db", (d / "artifacts").as_uri()
-    return uri, art, tracking.use_experiment(uri, art, "test")
+    return uri, art, tracking.use_experiment(MlflowConfig(tracking_uri=uri, artifact_location=art, experiment="test"))
 
 
 @pytest.fixture(scope="module")
@@ -32,17 +34,6 @@ def model():
     torch.manual_seed(0)
     net = AttentionLSTM(NetConfig(n, 8, 2, 0.1, 6)).eval()
     return SignalNet(net, norm.center, norm.scale, norm.clip).eval(), spec, norm
-
-
-def test_resolve_uris_makes_relative_paths_repo_relative():
-    from hftlab.config import REPO_ROOT, Settings
-    from hftlab.models.tracking import resolve_uris
-
-    uri, art = resolve_uris(Settings())
-    assert uri == f"sqlite:///{REPO_ROOT}/mlruns/mlflow.db"
-    assert art == (REPO_ROOT / "mlruns" / "artifacts").as_uri()
-    s = Settings.model_validate({"mlflow": {"tracking_uri": "sqlite:////tmp/x/m.db", "artifact_location": "s3://b/a"}})
-    assert resolve_uris(s) == ("sqlite:////tmp/x/m.db", "s3://b/a")
 
 
 def test_log_register_alias_load_gives_identical_predictions(store, model, tmp_path):

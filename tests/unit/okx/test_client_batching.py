@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hftlab.config import VenueConfig
 from hftlab.okx.channels import (
     BUSINESS,
     PRIVATE,
@@ -18,6 +17,7 @@ from hftlab.okx.channels import (
     batch_args,
     role_for,
 )
+from hftlab.settings import VenueConfig
 
 
 @pytest.mark.parametrize(("channel", "role"), [

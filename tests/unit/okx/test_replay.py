@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from hftlab.commands import replay as replay_command
 from hftlab.okx import replay
 from hftlab.okx.parse import parse_frame
 
@@ -21,8 +22,8 @@ FILES_2026 = ["okx-spot_BTC-USDT_2026-07-23.jsonl", "okx-swap_BTC-USDT-SWAP_2026
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     p = argparse.ArgumentParser()
-    replay.add_arguments(p)
-    rc = replay.run(p.parse_args([str(a) for a in argv]))
+    replay_command.add_arguments(p)
+    rc = replay_command.run(p.parse_args([str(a) for a in argv]))
     out, err = capsys.readouterr()
     return rc, out, err
 

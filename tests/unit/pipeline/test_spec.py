@@ -99,7 +99,7 @@ def test_overrides_by_parameter_and_by_step(books):
 
 
 def test_the_repository_pipeline_is_valid():
-    from hftlab.config import REPO_ROOT
+    from hftlab.core.config import REPO_ROOT
 
     pipe = load(REPO_ROOT / "pipelines" / "research.yaml")
     assert [s.name for s in pipe.steps] == ["collect", "features", "train", "backtest", "promote"]

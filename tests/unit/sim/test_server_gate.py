@@ -7,8 +7,8 @@ import json
 import pytest
 from pydantic import SecretStr
 
+from hftlab.core.secrets import SIM_CREDENTIALS, Credentials
 from hftlab.okx import auth
-from hftlab.secrets import SIM_CREDENTIALS, Credentials
 from hftlab.sim import gate
 
 

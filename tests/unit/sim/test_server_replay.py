@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hftlab.okx.checksum import okx_checksum
-from hftlab.sim.replay import ReplayBook, ReplayError, Replayer, load_source
+from hftlab.sim.replay import ReplayBook, Replayer, ReplayError, load_source
 
 
 def test_raw_frame_lines(shared_data):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hftlab.config import REPO_ROOT
+from hftlab.core.config import REPO_ROOT
 from hftlab.sim.scenario import KINDS, ScenarioError, load_scenario, parse_flag, parse_scenario
 
 

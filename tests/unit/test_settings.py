@@ -1,9 +1,11 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hftlab.cli import main
-from hftlab.config import CONFIG_DIR, ConfigError, Settings, check_files, env_overrides, load_config
+from hftlab.core.config import CONFIG_DIR, ConfigError, env_overrides
+from hftlab.settings import Settings, check_files, load_config
 
 ALL_FILES = sorted(CONFIG_DIR.glob("*.yaml"))
 
@@ -20,7 +22,7 @@ def test_default_is_embedded_offline():
     assert (s.redis.maxmemory, s.redis.maxmemory_policy, s.redis.appendonly) == ("2gb", "allkeys-lru", True)
     assert s.trading.symbols == ["BTC-USDT", "ETH-USDT", "SOL-USDT"]
     assert s.trading.timeframes == ["1s", "3s", "1m"]
-    assert s.mlflow.tracking_uri.startswith("sqlite:///mlruns/")
+    assert s.mlflow.tracking_uri == f"sqlite:///{CONFIG_DIR.parent / 'mlruns' / 'mlflow.db'}"
 
 
 def test_okx_venues_get_okx_urls():
@@ -82,7 +84,11 @@ def test_later_files_override_earlier(tmp_path: Path):
 
 def test_relative_paths_resolve_against_repo():
     s = Settings()
-    assert s.data_dir.is_absolute() and s.redis_data_dir == s.data_dir / "redis"
+    assert s.data_dir.is_absolute() and s.redis.data_dir == s.data_dir / "redis"
+    assert s.collect.record_dir == s.data_dir / "recordings"
+    assert s.mlflow.artifact_location == (CONFIG_DIR.parent / "mlruns" / "artifacts").as_uri()
+    s = Settings.model_validate({"mlflow": {"tracking_uri": "sqlite:////tmp/x/m.db", "artifact_location": "s3://b/a"}})
+    assert (s.mlflow.tracking_uri, s.mlflow.artifact_location) == ("sqlite:////tmp/x/m.db", "s3://b/a")
 
 
 def test_cli_config_check_exit_codes(tmp_path: Path, capsys):
@@ -104,5 +110,63 @@ def test_client_section_mirrors_client_options():
 
     from hftlab.okx.client import ClientOptions
 
-    options = {f.name for f in dataclasses.fields(ClientOptions)} - {"queue_maxsize"}  # collect.queue_maxsize
+    options = {f.name for f in dataclasses.fields(ClientOptions)}
     assert options == set(Settings().client.model_dump())
+
+
+SAFETY = {"promote.min_metric", "risk.max_position_usd", "risk.max_order_usd", "risk.max_daily_loss_usd",
+          "risk.stop_loss_pct", "risk.max_open_orders", "risk.max_orders_per_s"}
+
+
+def _safety(s: Settings) -> dict[str, float]:
+    return {k: getattr(getattr(s, k.split(".")[0]), k.split(".")[1]) for k in SAFETY}
+
+
+@pytest.mark.parametrize("name", [p.name for p in ALL_FILES])
+def test_every_shipped_file_loaded_every_documented_way_keeps_the_safety_defaults(name, tmp_path, capsys):
+    path = CONFIG_DIR / name
+    ways = {
+        "load_config": load_config([path], environ={}),
+        "HFTLAB_CONFIG": load_config(None, environ={"HFTLAB_CONFIG": str(path)}),
+    }
+    for how, s in ways.items():
+        values = _safety(s)
+        assert all(isinstance(v, (int, float)) for v in values.values()), (how, values)
+        assert s.promote.min_metric >= 0, (how, name)
+        assert all(values[k] > 0 for k in SAFETY - {"promote.min_metric"}), (how, values)
+    # --config FILE through the CLI prints a numeric floor as well
+    assert main(["config", "show", "--config", str(path)]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert isinstance(shown["promote"]["min_metric"], (int, float)) and shown["promote"]["min_metric"] >= 0
+
+
+def test_a_venue_file_is_an_overlay_on_default(tmp_path: Path):
+    live = load_config([CONFIG_DIR / "okx-live.yaml"], environ={})
+    default = load_config(None, environ={})
+    assert live.trading == default.trading and live.model == default.model and live.promote == default.promote
+    assert live.risk.max_order_usd == 100 and live.venue.name == "okx-live"
+    # even a file that says nothing of a section cannot empty it
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("venue:\n  name: okx-demo\n")
+    assert load_config([bare], environ={}).promote.min_metric == 0
+
+
+def test_cross_section_defaults_are_resolved_and_shown(tmp_path: Path, capsys):
+    s = Settings.model_validate({"venue": {"sim": {"taker_fee": -0.0005, "maker_fee": 0.0002}},
+                                 "risk": {"stop_loss_pct": 2.5}})
+    assert (s.backtest.taker_fee, s.backtest.maker_fee, s.backtest.stop_loss_pct) == (0.0005, -0.0002, 2.5)
+    own = Settings.model_validate({"backtest": {"taker_fee": 0.002, "stop_loss_pct": 0}, "risk": {"stop_loss_pct": 2.5}})
+    assert (own.backtest.taker_fee, own.backtest.stop_loss_pct) == (0.002, 0)  # a section's own value wins
+    # changing a risk limit never changes a backtest's starting cash
+    assert Settings.model_validate({"risk": {"max_position_usd": 50_000}}).backtest.init_cash == 10_000
+    f = tmp_path / "over.yaml"
+    f.write_text("risk:\n  stop_loss_pct: 3\n")
+    assert main(["config", "show", "--config", str(f)]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["backtest"]["stop_loss_pct"] == 3
+
+
+def test_model_names_are_per_world():
+    assert Settings().mlflow.model_name == "hftlab-signal-sim"
+    for name in ("okx-demo.yaml", "okx-live.yaml"):
+        assert load_config([CONFIG_DIR / name], environ={}).mlflow.model_name == "hftlab-signal-okx"
+    assert Settings.model_validate({"mlflow": {"model_name": "mine"}}).mlflow.model_name == "mine"

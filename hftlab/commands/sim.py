@@ -1,7 +1,7 @@
 """Run the local OKX v5 exchange until interrupted (SIGINT/SIGTERM), printing its URLs and progress.
 
 Clients point at the printed REST and WebSocket URLs and sign with the simulator's credentials
-(the documented defaults hftlab.secrets.SIM_CREDENTIALS, or HFTLAB_API_KEY/SECRET/PASSPHRASE).
+(the documented defaults hftlab.core.secrets.SIM_CREDENTIALS, or HFTLAB_API_KEY/SECRET/PASSPHRASE).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from hftlab.cli import add_common, load_settings
+from hftlab.commands.common import add_common, load_settings
 
 log = logging.getLogger("hftlab.sim")
 
@@ -39,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _sim_config(args: argparse.Namespace):
     from pydantic import ValidationError
 
-    from hftlab.config import ConfigError, SimConfig
+    from hftlab.core.config import ConfigError
+    from hftlab.sim.config import SimConfig
 
     settings = load_settings(args)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("seed", args.seed),
@@ -57,12 +58,12 @@ def _sim_config(args: argparse.Namespace):
 
 
 async def _serve(args: argparse.Namespace, settings, cfg) -> int:
-    from hftlab.secrets import ENV_NAMES, SIM_CREDENTIALS, load_credentials
+    from hftlab.core.secrets import ENV_NAMES, SIM_CREDENTIALS, load_credentials
     from hftlab.sim.faults import FaultInjector
     from hftlab.sim.scenario import Scenario, load_scenario, parse_flag
     from hftlab.sim.server import SimServer
 
-    scenario = load_scenario(settings.path(cfg.scenario)) if cfg.scenario else Scenario()
+    scenario = load_scenario(cfg.scenario) if cfg.scenario else Scenario()
     flags = tuple(parse_flag(f) for f in args.fault)
     faults = FaultInjector(Scenario(faults=scenario.faults + flags, seed=scenario.seed), seed=cfg.seed)
     creds = load_credentials("sim", settings.venue.credentials_file)
@@ -73,7 +74,7 @@ async def _serve(args: argparse.Namespace, settings, cfg) -> int:
         loop.add_signal_handler(sig, stop.set)
     await server.start()
     try:
-        source = "documented sim defaults (hftlab.secrets.SIM_CREDENTIALS)" if creds is SIM_CREDENTIALS else \
+        source = "documented sim defaults (hftlab.core.secrets.SIM_CREDENTIALS)" if creds is SIM_CREDENTIALS else \
             f"environment/credentials file ({', '.join(ENV_NAMES.values())})"
         print(f"hftlab sim: REST {server.rest_url}", flush=True)
         for role in ("public", "business", "private"):
@@ -102,7 +103,7 @@ async def _serve(args: argparse.Namespace, settings, cfg) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hftlab.secrets import CredentialsError
+    from hftlab.core.secrets import CredentialsError
     from hftlab.sim.replay import ReplayError
     from hftlab.sim.scenario import ScenarioError
 

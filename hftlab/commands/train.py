@@ -19,7 +19,7 @@ import sys
 
 
 def add_arguments(p) -> None:
-    from hftlab.cli import add_common
+    from hftlab.commands.common import add_common
 
     add_common(p)
     p.add_argument("--data", metavar="PATH", help="candle CSV(.gz) or Parquet of bars (default: simulator bars)")
@@ -41,7 +41,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from hftlab.cli import load_settings
+    from hftlab.commands.common import load_settings
 
     settings = load_settings(args)
     log = logging.getLogger("hftlab.models")

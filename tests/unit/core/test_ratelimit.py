@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hftlab.okx.ratelimit import TokenBucket
+from hftlab.core.ratelimit import TokenBucket
 
 
 class FakeClock:

@@ -24,7 +24,7 @@ log = logging.getLogger("hftlab.collect")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from hftlab.cli import add_common
+    from hftlab.commands.common import add_common
 
     add_common(p)
     p.add_argument("--duration", type=float, metavar="S", help="seconds to collect (default collect.duration_s)")
@@ -36,14 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hftlab.cli import load_settings
+    from hftlab.commands.common import load_settings
 
     settings = load_settings(args)
     duration = args.duration if args.duration is not None else settings.collect.duration_s
     if duration <= 0:
         print("hftlab collect: --duration must be > 0 seconds", file=sys.stderr)
         return 2
-    out = args.out.resolve() if args.out else settings.record_dir
+    out = args.out.resolve() if args.out else settings.collect.record_dir
     interval = args.progress_interval or settings.collect.progress_interval_s
     try:
         summary = asyncio.run(_collect(settings, duration, out, interval))
@@ -76,10 +76,10 @@ async def _collect(settings, duration: float, out: Path, interval: float) -> dic
         loop.add_signal_handler(sig, stop.set)
     async with contextlib.AsyncExitStack() as stack:
         try:
-            url = stack.enter_context(redis_for(settings))
+            url = stack.enter_context(redis_for(settings.redis))
         except RedisServerError as e:
             raise _StartError(f"cannot start the embedded redis-server: {e}") from None
-        cache = await stack.enter_async_context(RedisCacheManager.from_settings(settings, url))
+        cache = await stack.enter_async_context(RedisCacheManager.from_config(settings.redis, url))
         venue = settings.venue
         if venue.name == "sim" and venue.ws_public_url is None:
             from hftlab.sim.server import SimServer

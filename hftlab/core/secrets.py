@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import SecretStr
 
-from hftlab.logs import register_secret
+from hftlab.core.logs import register_secret
 
 ENV_NAMES = {"api_key": "HFTLAB_API_KEY", "api_secret": "HFTLAB_API_SECRET", "passphrase": "HFTLAB_API_PASSPHRASE"}
 

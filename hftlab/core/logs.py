@@ -13,6 +13,8 @@ import time
 
 import orjson
 
+from hftlab.core.jsonutil import json_default
+
 _secrets: set[str] = set()
 _lock = threading.Lock()
 REDACTED = "***"
@@ -52,7 +54,7 @@ class _RedactingJson(logging.Formatter):
         for k, v in record.__dict__.items():
             if k.startswith("ctx_"):
                 doc[k[4:]] = v
-        return redact(orjson.dumps(doc, default=str).decode())
+        return redact(orjson.dumps(doc, default=json_default).decode())
 
 
 class _CurrentStderr(logging.StreamHandler):

@@ -4,8 +4,8 @@ import logging
 import pytest
 
 from hftlab.cache.server import EmbeddedRedis
-from hftlab.logs import setup_logging
-from hftlab.secrets import SIM_CREDENTIALS, CredentialsError, load_credentials
+from hftlab.core.logs import setup_logging
+from hftlab.core.secrets import SIM_CREDENTIALS, CredentialsError, load_credentials
 
 
 def test_sim_defaults_without_keys():

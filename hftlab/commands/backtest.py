@@ -1,7 +1,7 @@
 """Backtest one model beside its baselines and buy-and-hold: `hftlab backtest`.
 
     hftlab backtest --run RUN_ID [--data PATH] [--json]
-    hftlab backtest --model models:/hftlab-signal@champion --data bars.parquet
+    hftlab backtest --model models:/hftlab-signal-sim@champion --data bars.parquet
 
 The model: `--run` (a training run id) or `--model` (a version number, models:/ or runs:/ URI, or
 a model directory). Bars: `--data` (candle CSV or Parquet of bars), default the model's training
@@ -14,14 +14,11 @@ run (kind `backtest`) with the plots, unless --no-log. Exit 0 done, 2 bad input.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-COLUMNS = (("total_return", "return", "{:+.3%}"), ("gross_return", "gross", "{:+.3%}"), ("sharpe", "sharpe", "{:.2f}"),
-           ("sortino", "sortino", "{:.2f}"), ("max_drawdown_pct", "max dd %", "{:.2f}"), ("hit_rate", "hit", "{:.2f}"), ("n_trades", "trades", "{:d}"),
-           ("turnover", "turnover", "{:.1f}"), ("exposure", "exposure", "{:.2f}"), ("fees_paid", "fees", "{:.2f}"))
+from hftlab.core.jsonutil import json_default
 
 
 def add_rule_arguments(p) -> None:
@@ -37,16 +34,16 @@ def add_rule_arguments(p) -> None:
 
 def rule_config(settings, args):
     """(BacktestConfig, PromoteConfig) of the settings with the command-line overrides applied."""
-    from hftlab.backtest.config import sections, updated
+    from hftlab.backtest.config import updated
 
-    bt, gate = sections(settings)
+    bt, gate = settings.backtest, settings.promote
     bt = updated(bt, threshold=args.threshold, exit_threshold=args.exit_threshold, allow_short=args.allow_short,
                  execution=args.execution, slippage_bps=args.slippage_bps, stop_loss_pct=args.stop_loss_pct)
     return bt, gate
 
 
 def add_arguments(p) -> None:
-    from hftlab.cli import add_common
+    from hftlab.commands.common import add_common
 
     add_common(p)
     who = p.add_mutually_exclusive_group(required=True)
@@ -79,7 +76,7 @@ def parse_time(text: str) -> int:
 
 
 def run(args) -> int:
-    from hftlab.cli import load_settings
+    from hftlab.commands.common import load_settings
 
     settings = load_settings(args)
     try:
@@ -100,7 +97,7 @@ def _run(args, settings) -> int:
         if not (args.start and args.end):
             raise ValueError("give both --start and --end (or neither)")
         window = Window(parse_time(args.start), parse_time(args.end), "--start/--end")
-    reg = Registry.from_settings(settings)
+    reg = Registry.from_config(settings.mlflow)
     ref = reg.resolve(args.run or args.model)
     print(f"hftlab backtest: {ref.label} ...", file=sys.stderr, flush=True)
     comp = backtest(reg, ref, settings, bt, data=args.data, window=window, symbol=args.symbol,
@@ -114,29 +111,10 @@ def _run(args, settings) -> int:
         doc["mlflow_run_id"] = log_comparison(settings, comp, kind="backtest", name=f"backtest-{ref.label}",
                                               tags={"hftlab.model": ref.uri})
     if args.json:
-        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+        sys.stdout.write(json.dumps(doc, default=json_default) + "\n")
     else:
+        from hftlab.backtest.report import format_report
+
         print(format_report(doc))
     return 0
 
-
-def format_report(doc: dict) -> str:
-    """The metrics table and the notes of a comparison document (Comparison.to_dict)."""
-    w, c = doc["window"], doc["costs"]
-    lines = [f"window {w['first_bar']} .. {w['last_bar']}: {w['bars']} bars ({w['what']})",
-             f"data {doc['data']['path']}; fee {c['fee']:.4%} per fill, slippage {c['mean_slippage_bps']:.2f} bp "
-             f"({c['slippage']}), stop {c['stop_loss_pct']:g}%, rule {doc['rule']}"]
-    names = list(doc["metrics"])
-    width = max(len(n) for n in names)
-    lines.append(f"  {'strategy':<{width}}  " + "  ".join(f"{h:>9}" for _k, h, _f in COLUMNS))
-    for n in names:
-        m = doc["metrics"][n]
-        cells = []
-        for key, _h, fmt in COLUMNS:
-            v = m.get(key)
-            cells.append(f"{'-' if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v):>9}")
-        lines.append(f"  {n:<{width}}  " + "  ".join(cells))
-    lines += [f"note: {n}" for n in doc.get("notes", [])]
-    if doc.get("mlflow_run_id"):
-        lines.append(f"MLflow run {doc['mlflow_run_id']}")
-    return "\n".join(lines)

@@ -1,13 +1,11 @@
-"""Token buckets that keep the client inside OKX's WebSocket limits (protocol §1.5).
+"""Token buckets: the rate limiter every venue limit is built from.
 
-- new connections: 3 per second per IP -> `TokenBucket(rate=3, capacity=3)`, shared by every socket
-  of the process (`CONNECT_LIMITER`);
-- subscribe + unsubscribe + login requests: 480 per connection per hour -> one bucket per
-  connection from `TokenBucket.within(480, 3600, burst)`.
-
-A bucket of capacity B refilled at r tokens/s admits at most B + r*T operations in any window of T
-seconds, so `within(limit, window, burst)` sets r = (limit - burst) / window: start-up may spend the
-burst at once and the hourly total still never exceeds the limit.
+A venue's limits are stated by its adapter (e.g. OKX's 3 new connections per second per IP and
+480 subscribe/login requests per connection per hour live in `hftlab.okx.client`); this module
+only knows buckets. A bucket of capacity B refilled at r tokens/s admits at most B + r*T
+operations in any window of T seconds, so `within(limit, window, burst)` sets
+r = (limit - burst) / window: start-up may spend the burst at once and the total over the window
+still never exceeds the limit.
 """
 
 from __future__ import annotations
@@ -69,7 +67,3 @@ class TokenBucket:
                 return waited
             await asyncio.sleep(delay)
             waited += delay
-
-
-# OKX counts new connections per IP: one bucket for every client in this process.
-CONNECT_LIMITER = TokenBucket(rate=3.0, capacity=3.0)

@@ -16,9 +16,11 @@ import json
 import sys
 from pathlib import Path
 
+from hftlab.core.jsonutil import json_default
+
 
 def add_arguments(p) -> None:
-    from hftlab.cli import add_common
+    from hftlab.commands.common import add_common
 
     p.add_argument("action", choices=["run", "validate"], help="run the pipeline, or only validate it")
     p.add_argument("file", type=Path, help="pipeline YAML (e.g. pipelines/research.yaml)")
@@ -33,7 +35,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from hftlab.cli import load_settings
+    from hftlab.commands.common import load_settings
     from hftlab.pipeline.spec import PipelineError, load, parse_overrides, with_overrides
 
     settings = load_settings(args)
@@ -58,5 +60,5 @@ def run(args) -> int:
     result = run_pipeline(pipe, settings, config=config, runs_dir=args.runs_dir.resolve() if args.runs_dir else None,
                           log_mlflow=not args.no_mlflow)
     if args.json:
-        sys.stdout.write(json.dumps(result.to_dict(), default=str) + "\n")
+        sys.stdout.write(json.dumps(result.to_dict(), default=json_default) + "\n")
     return 130 if result.interrupted else 0 if result.ok else 1

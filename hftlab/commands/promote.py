@@ -19,10 +19,12 @@ import json
 import sys
 from pathlib import Path
 
+from hftlab.core.jsonutil import json_default
+
 
 def add_arguments(p) -> None:
-    from hftlab.backtest.cli import add_rule_arguments
-    from hftlab.cli import add_common
+    from hftlab.commands.backtest import add_rule_arguments
+    from hftlab.commands.common import add_common
 
     add_common(p)
     p.add_argument("--candidate", required=True, metavar="RUN_ID|VERSION",
@@ -33,7 +35,7 @@ def add_arguments(p) -> None:
     g.add_argument("--margin", type=float, help="beat the champion by more than this (metric units)")
     g.add_argument("--min-trades", type=int, help="minimum trades in the window")
     g.add_argument("--max-drawdown-pct", type=float, help="drawdown bound in the window, percent")
-    g.add_argument("--min-metric", type=float, help="floor on the candidate's metric (default: none)")
+    g.add_argument("--min-metric", type=float, help="floor on the candidate's metric (default promote.min_metric, 0)")
     p.add_argument("--dry-run", action="store_true", help="decide and log the run, but tag nothing and move no alias")
     p.add_argument("--plots", type=Path, metavar="DIR", help="also save the PNG plots here")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -48,36 +50,27 @@ def gate_config(base, args):
 
 
 def run(args) -> int:
-    from hftlab.cli import load_settings
+    from hftlab.commands.common import load_settings
 
     settings = load_settings(args)
-    from hftlab.backtest.cli import rule_config
     from hftlab.backtest.promote import promote
     from hftlab.backtest.registry import Registry
+    from hftlab.commands.backtest import rule_config
 
     try:
         bt, gate = rule_config(settings, args)
         gate = gate_config(gate, args)
         print(f"hftlab promote: candidate {args.candidate} ...", file=sys.stderr, flush=True)
-        doc = promote(Registry.from_settings(settings), args.candidate, settings, bt, gate, data=args.data,
+        doc = promote(Registry.from_config(settings.mlflow), args.candidate, settings, bt, gate, data=args.data,
                       dry_run=args.dry_run, plot_dir=args.plots)
     except (LookupError, ValueError, FileNotFoundError) as e:
         print(f"hftlab promote: {e}", file=sys.stderr)
         return 2
     if args.json:
-        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+        sys.stdout.write(json.dumps(doc, default=json_default) + "\n")
     else:
+        from hftlab.backtest.report import format_decision
+
         print(format_decision(doc))
     return 0
 
-
-def format_decision(doc: dict) -> str:
-    from hftlab.backtest.cli import format_report
-
-    cand, champ = doc["candidate"], doc["champion"]
-    head = f"candidate {cand['name']} v{cand['version']} (run {cand['run_id']}) vs " + (
-        f"champion v{champ['version']}" if champ else "no champion yet")
-    checks = ", ".join(f"{c['name']} {'ok' if c['passed'] else 'FAILED'} ({c['detail']})" for c in doc["decision"]["checks"])
-    verdict = "PROMOTED" + doc["reason"][len("promoted"):] if doc["promoted"] else doc["reason"]
-    tail = " (dry run: nothing tagged, alias unchanged)" if doc["dry_run"] else ""
-    return "\n".join([head, format_report(doc), f"checks: {checks}", verdict + tail])

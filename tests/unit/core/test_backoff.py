@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hftlab.okx.backoff import Backoff
+from hftlab.core.backoff import Backoff
 
 
 @settings(deadline=None)

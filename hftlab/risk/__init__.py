@@ -1,0 +1,1 @@
+"""Risk: pure limit checks -> typed denials, and the RiskEngine (ACTIVE / REDUCING / HALTED)."""
