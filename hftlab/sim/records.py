@@ -55,8 +55,9 @@ def order_record(o: Order, last_px: str, fill: bool = False) -> dict[str, Any]:
     return {
         "accFillSz": inst.sz_str(o.filled_lots), "algoClOrdId": "", "algoId": "", "amendResult": o.amend_result,
         "amendSource": "", "attachAlgoClOrdId": "", "attachAlgoOrds": [], "avgPx": fmt_decimal(avg),
-        "cancelSource": o.cancel_source.value if o.cancel_source else "", "category": "normal", "ccy": "", "clOrdId": o.cl_ord_id,
-        "code": "0", "cTime": str(o.c_time), "execType": f.exec_type, "fee": fmt_decimal(o.fee), "feeCcy": fee_ccy,
+        "cancelSource": o.cancel_source.value if o.cancel_source else "", "category": "normal", "ccy": "",
+        "clOrdId": o.cl_ord_id, "code": "0", "cTime": str(o.c_time), "execType": f.exec_type,
+        "fee": fmt_decimal(o.fee), "feeCcy": fee_ccy,
         "fillFee": f.fee, "fillFeeCcy": fee_ccy if f.px else "", "fillNotionalUsd": fmt_decimal(fill_notional)
         if f.px else "", "fillPx": f.px, "fillSz": f.sz, "fillPnl": f.pnl, "fillTime": f.time,
         "fillPxVol": "", "fillPxUsd": "", "fillMarkVol": "", "fillFwdPx": "", "fillMarkPx": "", "fillIdxPx": "",

@@ -73,7 +73,8 @@ def _given(v: Any) -> bool:
 
 
 # --- instruments and order ids -------------------------------------------------------------------
-def instrument(req: Mapping[str, Any], by_id: Mapping[str, Instrument], by_code: Mapping[int, Instrument]) -> Instrument:
+def instrument(req: Mapping[str, Any], by_id: Mapping[str, Instrument],
+               by_code: Mapping[int, Instrument]) -> Instrument:
     """The instrument a place request names: `instId` (REST), else `instIdCode` (WS)."""
     inst_id = req.get("instId")
     if inst_id:
