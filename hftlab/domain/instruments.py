@@ -8,7 +8,7 @@ is a multiple of `tick_sz`, a size a multiple of `lot_sz` and at least `min_sz`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 
@@ -63,7 +63,7 @@ class InstrumentSpec:
         if side == "buy":
             n = ticks.to_integral_value(ROUND_DOWN)
         elif side == "sell":
-            n = -((-ticks).to_integral_value(ROUND_DOWN))
+            n = ticks.to_integral_value(ROUND_CEILING)
         else:
             n = ticks.to_integral_value(ROUND_HALF_EVEN)
         return n * self.tick_sz

@@ -1,10 +1,22 @@
 """OKX v5 error codes and messages as the venue sends them, and the channel map (which URL serves what).
 
-Codes are strings on the wire (`"code":"60012"`). Messages follow OKX's wording where it is known
-(docs, captured frames, client issue reports) so that clients matching on text behave the same.
+This module is the simulator's one message table: every (code, message) pair any endpoint answers
+with (REST or WebSocket, single or batch) is written here once, so the same code always comes with
+the same text. Codes are strings on the wire (`"code":"60012"`). Messages follow OKX's wording as
+the venue sends it where that is known (captured answers, client issue reports), else its REST
+error-code table, so that clients matching on text behave the same. `{0}`, `{1}` are filled per
+answer by `fill`.
 """
 
 from __future__ import annotations
+
+Answer = tuple[str, str]  # (code, message)
+
+
+def fill(entry: Answer, *args: object) -> Answer:
+    """A templated entry with its blanks filled (`fill(PRICE_LIMIT, "105", "95")`)."""
+    return entry[0], entry[1].format(*args)
+
 
 # --- WebSocket (general class) ---------------------------------------------------------------
 WS_INVALID_TIMESTAMP = ("60004", "Invalid timestamp")
@@ -13,16 +25,18 @@ WS_TS_EXPIRED = ("60006", "Timestamp request expired")
 WS_INVALID_SIGN = ("60007", "Invalid sign")
 WS_LOGIN_FAILED = ("60009", "Login failed.")
 WS_PLEASE_LOGIN = ("60011", "Please log in")
-WS_INVALID_REQUEST = "60012"  # msg: "Invalid request: <the request as received>"
+WS_INVALID_REQUEST = ("60012", "Invalid request: {0}")  # {0}: the request as received
 WS_INVALID_ARGS = ("60013", "Invalid args")
-WS_WRONG_CHANNEL = "60018"  # msg built by wrong_channel_msg
-WS_INVALID_OP = "60019"
+WS_WRONG_CHANNEL = ("60018", "Wrong URL or {0} doesn't exist. "
+                             "Please use the correct URL, channel and parameters referring to API document.")
+WS_INVALID_OP = ("60019", "Invalid op: {0}")
 WS_WRONG_PASSPHRASE = ("60024", "Wrong passphrase")
-WS_EMPTY_PARAM = "60027"
+WS_EMPTY_PARAM = ("60027", "Parameter {0} can not be empty.")
 WS_OP_WRONG_URL = ("60028", "The current operation is not supported by this URL. "
                             "Please use the correct WebSocket URL for the operation.")
 WS_REPEATED_LOGIN = ("60031", "The WebSocket connection is already logged in. "
                               "Multiple or repeated logins are not allowed.")
+WS_ULY_UNSUPPORTED = ("64000", "'uly' is no longer supported. Please use 'instFamily' instead.")
 WS_MIGRATED_TO_BUSINESS = (
     "64001",
     "This channel has been migrated to the '/business' URL. Please subscribe using the new URL. More details can "
@@ -36,12 +50,20 @@ CLOSE_IDLE = (4004, "No data received in 30s.")
 CLOSE_BUFFER_FULL = (4005, "Buffer full, cannot continue sending data.")
 CLOSE_ABNORMAL = (4006, "Abnormal disconnection.")
 CLOSE_UPGRADE = (1001, "Service upgrade.")  # OKX documents no code for this close; 1001 = going away
+CLOSE_SHUTDOWN = (1001, "Server shutting down.")  # the simulator stopping, not OKX
 
 # --- REST / trading ----------------------------------------------------------------------------
+OK = ("0", "")
+BATCH_ALL_FAILED = ("1", "All operations failed")  # top-level code of an op whose every item failed
+BATCH_PARTIAL = ("2", "Bulk operation partially succeeded.")
 REST_SERVICE_UNAVAILABLE = ("50001", "Service temporarily unavailable. Please try again later.")
 REST_JSON_ERROR = ("50002", "JSON syntax error")
 RATE_LIMIT = ("50011", "Rate limit reached. Please refer to API documentation and throttle requests accordingly.")
-REST_EMPTY_PARAM = "50014"  # "Parameter {name} can not be empty."
+# Refusing at the REST gateway with HTTP 429, OKX words 50011 differently: its error table lists the
+# code once per HTTP status. The only code the simulator words by status.
+RATE_LIMIT_429 = (RATE_LIMIT[0], "Too Many Requests")
+REST_EMPTY_PARAM = ("50014", "Parameter {0} can not be empty.")
+REST_EITHER_PARAM = ("50015", "Either parameter {0} or {1} is required.")
 REST_TS_EXPIRED = ("50102", "Timestamp request expired.")
 REST_NO_KEY = ("50103", 'Request header "OK-ACCESS-KEY" cannot be empty.')
 REST_NO_PASSPHRASE = ("50104", 'Request header "OK-ACCESS-PASSPHRASE" cannot be empty.')
@@ -51,25 +73,38 @@ REST_NO_TIMESTAMP = ("50107", 'Request header "OK-ACCESS-TIMESTAMP" cannot be em
 REST_INVALID_KEY = ("50111", "Invalid OK-ACCESS-KEY.")
 REST_INVALID_TIMESTAMP = ("50112", "Invalid OK-ACCESS-TIMESTAMP.")
 REST_INVALID_SIGN = ("50113", "Invalid Sign.")
-PARAM_ERROR = "51000"  # "Parameter {name} error"
+PARAM_ERROR = ("51000", "Parameter {0} error")
+# Live OKX answers with the comma (as clients record its answers); the REST docs' table omits it.
 NO_INSTRUMENT = ("51001", "Instrument ID, Instrument ID code, or Spread ID doesn't exist.")
+ORDER_ID_REQUIRED = ("51003", "Either client order ID or order ID is required.")
+PRICE_LIMIT = ("51006", "Order price is not within the price limit (max buy price: {0} , min sell price: {1} )")
+INSUFFICIENT_BALANCE = ("51008", "Order failed. Insufficient {0} balance in account")
+DUPLICATE_CL_ORD_ID = ("51016", "Client order ID already exists.")
+BELOW_MIN_SZ = ("51020", "Your order should meet or exceed the minimum order amount.")
+NOT_LOT_MULTIPLE = ("51121", "Order quantity must be a multiple of the lot size.")
+NO_POSITION_TO_REDUCE = ("51169", "Order failed because you don't have any positions in this direction for this "
+                                  "contract to reduce or close.")
+CANCEL_FAILED = ("51400", "Order cancellation failed as the order has been filled, canceled or does not exist.")
+AMEND_ORDER_DONE = ("51503", "Your order has already been filled or canceled.")
+AMEND_NOT_POST_ONLY = ("51511", "Modification failed as the order price did not meet the requirement for Post Only.")
+# Live OKX answers without the full stop (as clients record its answers); the REST docs' table has one.
 ORDER_NOT_EXIST = ("51603", "Order does not exist")
-BATCH_ALL_FAILED = "All operations failed"
-BATCH_PARTIAL = "Bulk operation partially succeeded."
 
 
-def empty_param(name: str, ws: bool = False) -> tuple[str, str]:
-    return (WS_EMPTY_PARAM if ws else REST_EMPTY_PARAM, f"Parameter {name} can not be empty.")
+def empty_param(name: str, ws: bool = False) -> Answer:
+    return fill(WS_EMPTY_PARAM if ws else REST_EMPTY_PARAM, name)
 
 
-def param_error(name: str) -> tuple[str, str]:
-    return (PARAM_ERROR, f"Parameter {name} error")
+def param_error(name: str) -> Answer:
+    return fill(PARAM_ERROR, name)
 
 
-def wrong_channel_msg(arg: dict) -> str:
-    detail = ",".join(f"{k}:{v}" for k, v in arg.items())
-    return (f"Wrong URL or {detail} doesn't exist. "
-            "Please use the correct URL, channel and parameters referring to API document.")
+def invalid_request(text: str) -> Answer:
+    return fill(WS_INVALID_REQUEST, text)
+
+
+def wrong_channel(arg: dict) -> Answer:
+    return fill(WS_WRONG_CHANNEL, ",".join(f"{k}:{v}" for k, v in arg.items()))
 
 
 # --- channels ----------------------------------------------------------------------------------

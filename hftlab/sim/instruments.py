@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from hftlab.domain.instruments import InstrumentSpec, InstType
+
 
 @dataclass(frozen=True)
 class MarketProfile:
@@ -144,6 +146,11 @@ class Instrument:
         """The number of lots in a size, or None if it is not a multiple of lotSz."""
         q = sz / self.lot
         return int(q) if q == q.to_integral_value() else None
+
+    def spec(self) -> InstrumentSpec:
+        """This listing as venue-neutral reference data (what risk, sizing and the order manager read)."""
+        return InstrumentSpec(self.inst_id, InstType(self.inst_type), self.base_ccy, self.quote_ccy, self.tick,
+                              self.lot, _dec(self.min_sz), self.contract_value, self.inst_id_code)
 
     # --- OKX -------------------------------------------------------------------------------------
     def to_okx(self) -> dict[str, Any]:

@@ -88,7 +88,7 @@ class RestApi:
         async def handler(request: web.Request) -> web.Response:
             self.stats.rest_requests += 1
             if self.faults.take_rate_limit("rest", request.path):
-                return reply([], codes.RATE_LIMIT[0], "Too Many Requests", status=429)
+                return fail(codes.RATE_LIMIT_429, status=429)
             try:
                 return fn(request)
             except ValueError as e:
@@ -99,7 +99,7 @@ class RestApi:
         async def handler(request: web.Request) -> web.Response:
             self.stats.rest_requests += 1
             if self.faults.take_rate_limit("rest", request.path):
-                return reply([], codes.RATE_LIMIT[0], "Too Many Requests", status=429)
+                return fail(codes.RATE_LIMIT_429, status=429)
             body = await request.text() if request.method == "POST" else ""
             who = gate.check_rest(self.keyring, request.headers, request.method, request.raw_path, body, time.time())
             if isinstance(who, gate.Denial):
@@ -231,7 +231,7 @@ class RestApi:
                 await asyncio.sleep(delay)
             results = [trading.shape(r, keys) for r in self.ops.run(account, op, items)]
             self.ops.on_change()
-            if not batch and results[0]["sCode"] == codes.REST_EMPTY_PARAM:
+            if not batch and results[0]["sCode"] == codes.REST_EMPTY_PARAM[0]:
                 return fail((results[0]["sCode"], results[0]["sMsg"]))  # REST refuses a missing parameter whole
             code, msg = trading.aggregate(results, rest=True)
             return reply(results, code, msg, inTime=in_time, outTime=trading.micros())

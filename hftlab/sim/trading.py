@@ -56,9 +56,8 @@ def aggregate(results: Sequence[dict], rest: bool) -> tuple[str, str]:
     ok = sum(1 for r in results if r.get("sCode") == "0")
     if ok == len(results):
         return "0", ""
-    if ok == 0:
-        return "1", codes.BATCH_ALL_FAILED if rest else ""
-    return "2", codes.BATCH_PARTIAL if rest else ""
+    code, msg = codes.BATCH_ALL_FAILED if ok == 0 else codes.BATCH_PARTIAL
+    return code, msg if rest else ""
 
 
 class RateWindow:

@@ -49,22 +49,22 @@ def _channel_error(role: str, arg: dict, logged_in: bool) -> tuple[str, str] | N
     channel = arg["channel"]
     if channel in codes.PRIVATE_CHANNELS:
         if role != "private":
-            return codes.WS_WRONG_CHANNEL, codes.wrong_channel_msg(arg)
+            return codes.wrong_channel(arg)
         if not logged_in:
             return codes.WS_PLEASE_LOGIN
         if not private.valid_arg(arg):
-            return codes.WS_WRONG_CHANNEL, codes.wrong_channel_msg(arg)
+            return codes.wrong_channel(arg)
         return None
     if codes.is_business_channel(channel):
         if role == "public":
             return codes.WS_MIGRATED_TO_BUSINESS
         if role == "private":
-            return codes.WS_WRONG_CHANNEL, codes.wrong_channel_msg(arg)
+            return codes.wrong_channel(arg)
         return None
     if codes.is_public_only_channel(channel) and role == "business":
         return codes.WS_NOT_ON_BUSINESS
     if role == "private":
-        return codes.WS_WRONG_CHANNEL, codes.wrong_channel_msg(arg)
+        return codes.wrong_channel(arg)
     return None
 
 
@@ -91,7 +91,8 @@ class WsGateway:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         role = request.match_info["role"]
         if role not in codes.ROLES:
-            return web.json_response({"code": "60018", "msg": f"Wrong URL: /ws/v5/{role}", "data": []}, status=404)
+            code, msg = codes.wrong_channel({"url": f"/ws/v5/{role}"})
+            return web.json_response({"code": code, "msg": msg, "data": []}, status=404)
         ws = web.WebSocketResponse(compress=self.compress, autoping=True, max_msg_size=1 << 20)
         await ws.prepare(request)
         session = Session(ws, request, role, self.stats, self._spawn, self.md_latency_s, self.max_queue)
@@ -108,7 +109,7 @@ class WsGateway:
                     except Exception:  # a bad frame must never kill the connection
                         log.exception("conn %s: error handling %r", session.conn_id, msg.data[:200])
                 elif msg.type == WSMsgType.BINARY:
-                    session.send(_error(codes.WS_INVALID_REQUEST, "Invalid request: binary frame", session.conn_id))
+                    session.send(_error(*codes.invalid_request("binary frame"), session.conn_id))
         finally:
             self.sessions.discard(session)
             self.hub.drop_session(session)
@@ -164,7 +165,7 @@ class WsGateway:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        closing = [asyncio.ensure_future(s.close(1001, "Server shutting down.")) for s in list(self.sessions)]
+        closing = [asyncio.ensure_future(s.close(*codes.CLOSE_SHUTDOWN)) for s in list(self.sessions)]
         if closing:
             await asyncio.wait(closing, timeout=timeout_s)
         for s in list(self.sessions):  # peers that would not complete the close handshake
@@ -182,12 +183,12 @@ class WsGateway:
         except orjson.JSONDecodeError:
             req = None
         if not isinstance(req, dict) or not isinstance(req.get("op"), str) or set(req) - REQUEST_KEYS:
-            session.send(_error(codes.WS_INVALID_REQUEST, f"Invalid request: {text}", session.conn_id,
+            session.send(_error(*codes.invalid_request(text), session.conn_id,
                                 req.get("id") if isinstance(req, dict) else None))
             return
         op, req_id = req["op"], req.get("id")
         if req_id is not None and (not isinstance(req_id, str) or not trading.ID_CHARS.match(req_id)):
-            session.send(_error(codes.WS_INVALID_REQUEST, f"Invalid request: {text}", session.conn_id))
+            session.send(_error(*codes.invalid_request(text), session.conn_id))
             return
         if op in ("subscribe", "unsubscribe"):
             self._subscribe(session, req, text, op == "subscribe")
@@ -196,7 +197,7 @@ class WsGateway:
         elif op in codes.WS_TRADE_OPS:
             await self._trade(session, req)
         else:
-            session.send(_error(codes.WS_INVALID_OP, f"Invalid op: {op}", session.conn_id, req_id))
+            session.send(_error(*codes.fill(codes.WS_INVALID_OP, op), session.conn_id, req_id))
 
     def _subscribe(self, session: Session, req: dict, text: str, subscribe: bool) -> None:
         req_id = req.get("id")
@@ -204,19 +205,18 @@ class WsGateway:
         if not isinstance(args, list) or not args or len(text) > MAX_ARGS_BYTES or \
                 not all(isinstance(a, dict) and isinstance(a.get("channel"), str) and not set(a) - ARG_KEYS
                         for a in args):
-            session.send(_error(codes.WS_INVALID_REQUEST, f"Invalid request: {text}", session.conn_id, req_id))
+            session.send(_error(*codes.invalid_request(text), session.conn_id, req_id))
             return
         event = "subscribe" if subscribe else "unsubscribe"
         for arg in args:
             if "uly" in arg:
-                session.send(_error("64000", "'uly' is no longer supported. Please use 'instFamily' instead.",
-                                    session.conn_id, req_id))
+                session.send(_error(*codes.WS_ULY_UNSUPPORTED, session.conn_id, req_id))
                 continue
             problem = _channel_error(session.role, arg, session.account is not None)
             channel = arg["channel"]
             if problem is None and channel not in codes.PRIVATE_CHANNELS and \
                     not self.market.serves(channel, arg.get("instId", "")):
-                problem = codes.WS_WRONG_CHANNEL, codes.wrong_channel_msg(arg)
+                problem = codes.wrong_channel(arg)
             if problem is not None:
                 session.send(_error(*problem, session.conn_id, req_id))
                 continue

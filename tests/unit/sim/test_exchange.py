@@ -1,109 +1,19 @@
-"""SimExchange: OKX order semantics, sCodes, records, public data, determinism."""
+"""SimExchange: the order lifecycle (order types, fills, fees, amendments, self-trades), accounts and
+positions, determinism. Request checks are in test_validation, records in test_records, public
+views in test_views, the state table in test_orders."""
 
 from __future__ import annotations
 
-import json
-import re
+import random
 from decimal import Decimal
 
-import pytest
-
 from hftlab.sim.exchange import SimExchange
-from hftlab.sim.instruments import Instrument, MarketProfile, default_instruments
-
-# A market that stands still: no drift, no flow. Its book is the seeded one: bid 99.9, ask 100.1.
-STILL = MarketProfile(start_px=100.0, vol_annual=0.0, revert_std=0.0, limit_rate=0.0, market_rate=0.0,
-                      market_branching=0.0, order_notional=100.0, half_spread_ticks=0.5)
-TST = Instrument("TST-USDT", 77, "SPOT", "TST", "USDT", "0.1", "0.001", "0.01", STILL)
-BALANCES = {"USDT": "10000", "TST": "100"}
-ORDER_FIELDS = ("instType instId ordId clOrdId tag px sz ordType side posSide tdMode tgtCcy state accFillSz avgPx "
-                "fillPx fillSz fillTime tradeId fillFee fillFeeCcy fillPnl execType fee feeCcy rebate rebateCcy pnl "
-                "lever reduceOnly source cancelSource amendResult amendSource reqId category stpMode code msg cTime "
-                "uTime lastPx attachAlgoOrds algoId algoClOrdId").split()
-NUM = re.compile(r"^(0|[1-9]\d*)(\.\d*[1-9])?$")
+from hftlab.sim.instruments import Instrument, MarketProfile
+from hftlab.sim.orders import TRANSITIONS, OrderState
 
 
-def still(**kw) -> SimExchange:
-    return SimExchange([TST], seed=3, initial_balances=BALANCES, **kw)
-
-
-def order(ex: SimExchange, account: str = "k", **req) -> dict:
-    base = {"instId": "TST-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit", "px": "99.9", "sz": "1"}
-    return ex.place_order(account, {**base, **req})
-
-
-def orders_of(events) -> list[dict]:
-    return [r for ch, r in events if ch == "orders"]
-
-
-def touch(ex: SimExchange, inst_id: str = "TST-USDT") -> tuple[Decimal, Decimal, Decimal, Decimal]:
-    bids, asks = ex.book_levels(inst_id, 1)
-    return Decimal(bids[0][0]), Decimal(bids[0][1]), Decimal(asks[0][0]), Decimal(asks[0][1])
-
-
-# --- instruments ---------------------------------------------------------------------------------
-def test_instrument_records_have_the_okx_shape_and_real_sizes(shared_data):
-    doc = json.loads((shared_data / "okx/fixtures/docs_examples/rest_get_public_instruments.json").read_text())
-    ref = doc["examples"][0]["json"]["data"][0]
-    real = json.loads((shared_data / "okx/okx_v5_rest_instruments_2021-07-22_2022-02-27_2022-05-13.json").read_text())
-    spot_2022 = real["2022-05-13"]
-    for inst in default_instruments():
-        rec = inst.to_okx()
-        assert set(rec) == set(ref)
-        assert isinstance(rec["instIdCode"], int)
-        for k, v in rec.items():
-            assert type(v) is type(ref[k]), k
-        if inst.inst_type == "SPOT":
-            assert {k: rec[k] for k in ("tickSz", "lotSz", "minSz")} == \
-                {k: spot_2022[inst.inst_id][k] for k in ("tickSz", "lotSz", "minSz")}
-    swap = SimExchange().instruments["BTC-USDT-SWAP"].to_okx()
-    assert (swap["ctVal"], swap["lotSz"], swap["minSz"], swap["settleCcy"], swap["baseCcy"]) == \
-        ("0.01", "0.01", "0.01", "USDT", "")
-
-
-def test_lookup_by_instidcode_and_ws_style_orders():
-    ex = still()
-    assert ex.by_code[77] is ex.instruments["TST-USDT"]
-    ack = ex.place_order("k", {"instIdCode": 77, "tdMode": "cash", "side": "buy", "ordType": "limit",
-                               "px": "99", "sz": "1"})
-    assert ack["sCode"] == "0" and ack["ordId"].isdigit()
-
-
-# --- rejections ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("req,code,msg", [
-    ({"clOrdId": "has-hyphen"}, "51000", "Parameter clOrdId error"),
-    ({"clOrdId": "a" * 33}, "51000", "Parameter clOrdId error"),
-    ({"tag": "x" * 17}, "51000", "Parameter tag error"),
-    ({"side": "long"}, "51000", "Parameter side error"),
-    ({"ordType": "stop"}, "51000", "Parameter ordType error"),
-    ({"tdMode": "cross"}, "51000", "Parameter tdMode error"),
-    ({"px": ""}, "51000", "Parameter px error"),
-    ({"px": "-1"}, "51000", "Parameter px error"),
-    ({"px": "99.95"}, "51000", "Parameter px error"),          # off the 0.1 tick
-    ({"sz": "abc"}, "51000", "Parameter sz error"),
-    ({"sz": "0"}, "51000", "Parameter sz error"),
-    ({"posSide": "long"}, "51000", "Parameter posSide error"),
-    ({"tgtCcy": "quote_ccy"}, "51000", "Parameter tgtCcy error"),   # only for market orders
-    ({"reduceOnly": "maybe"}, "51000", "Parameter reduceOnly error"),
-    ({"side": ""}, "50014", "Parameter side can not be empty."),
-    ({"instId": "NOPE-USDT"}, "51001", None),
-    ({"px": "200"}, "51006", "Order price is not within the price limit (max buy price: 105 , min sell price: 95 )"),
-    ({"sz": "1000"}, "51008", "Order failed. Insufficient USDT balance in account"),
-    ({"side": "sell", "px": "100.1", "sz": "101"}, "51008", "Order failed. Insufficient TST balance in account"),
-    ({"sz": "0.005"}, "51020", None),
-    ({"sz": "1.0005"}, "51121", "Order quantity must be a multiple of the lot size."),
-])
-def test_every_rejection_has_okx_scode(req, code, msg):
-    ex = still()
-    ack = order(ex, **req)
-    assert ack["sCode"] == code, ack
-    assert ack["ordId"] == ""
-    if msg:
-        assert ack["sMsg"] == msg
-    assert ex.take_private_events("k") == []
-
-
-def test_duplicate_clordid_only_among_pending_orders():
+# --- clOrdId -------------------------------------------------------------------------------------
+def test_duplicate_clordid_only_among_pending_orders(still, order):
     ex = still()
     assert order(ex, clOrdId="A1")["sCode"] == "0"
     assert order(ex, clOrdId="A1")["sCode"] == "51016"
@@ -112,35 +22,8 @@ def test_duplicate_clordid_only_among_pending_orders():
     assert order(ex, "other", clOrdId="A1")["sCode"] == "0"   # per account
 
 
-def test_reduce_only_swap_order_without_position():
-    ex = SimExchange(seed=1)
-    ack = ex.place_order("k", {"instId": "BTC-USDT-SWAP", "tdMode": "cross", "side": "sell", "ordType": "market",
-                               "sz": "1", "reduceOnly": True})
-    assert ack["sCode"] == "51169"
-
-
-def test_cancel_and_amend_errors():
-    ex = still()
-    ord_id = order(ex)["ordId"]
-    assert ex.cancel_order("k", "TST-USDT")["sCode"] == "51003"
-    assert ex.cancel_order("k", "TST-USDT", ord_id="123")["sCode"] == "51400"
-    assert ex.cancel_order("k", "NOPE-USDT", ord_id=ord_id)["sCode"] == "51001"
-    assert ex.cancel_order("other", "TST-USDT", ord_id=ord_id)["sCode"] == "51400"   # not theirs
-    assert ex.amend_order("k", "TST-USDT", ord_id="123", new_sz="2")["sCode"] == "51603"
-    assert ex.amend_order("k", "TST-USDT", ord_id=ord_id)["sCode"] == "50015"
-    assert ex.amend_order("k", "TST-USDT", ord_id=ord_id, new_sz="0.0001")["sCode"] == "51121"
-    assert ex.amend_order("k", "TST-USDT", ord_id=ord_id, new_px="99.93")["sCode"] == "51000"
-    assert ex.amend_order("k", "TST-USDT", ord_id=ord_id, new_sz="1000")["sCode"] == "51008"
-    ok = ex.cancel_order("k", "TST-USDT", ord_id=ord_id)
-    assert ok["sCode"] == "0" and ok["ordId"] == ord_id
-    assert ex.cancel_order("k", "TST-USDT", ord_id=ord_id)["sCode"] == "51400"
-    assert ex.amend_order("k", "TST-USDT", ord_id=ord_id, new_sz="2")["sCode"] == "51503"
-    po = order(ex, ordType="post_only", px="99.8")["ordId"]
-    assert ex.amend_order("k", "TST-USDT", ord_id=po, new_px="100.1")["sCode"] == "51511"
-
-
 # --- order types ---------------------------------------------------------------------------------
-def test_post_only_that_would_take_is_accepted_then_cancelled():
+def test_post_only_that_would_take_is_accepted_then_cancelled(still, order, orders_of, touch):
     ex = still()
     ack = order(ex, ordType="post_only", px="100.1")
     assert ack["sCode"] == "0"
@@ -152,7 +35,7 @@ def test_post_only_that_would_take_is_accepted_then_cancelled():
     assert touch(ex)[0] == Decimal("100")
 
 
-def test_ioc_fills_what_it_can_and_cancels_the_rest():
+def test_ioc_fills_what_it_can_and_cancels_the_rest(still, order, orders_of, touch):
     ex = still()
     _, _, ask, ask_sz = touch(ex)
     ack = order(ex, ordType="ioc", px=str(ask), sz=str(ask_sz + 5))
@@ -164,7 +47,7 @@ def test_ioc_fills_what_it_can_and_cancels_the_rest():
     assert ex.pending_orders("k") == []
 
 
-def test_fok_is_all_or_nothing():
+def test_fok_is_all_or_nothing(still, order, orders_of, touch):
     ex = still()
     _, _, ask, ask_sz = touch(ex)
     before = ex.book_levels("TST-USDT")
@@ -177,7 +60,7 @@ def test_fok_is_all_or_nothing():
     assert recs[-1]["state"] == "filled" and Decimal(recs[-1]["accFillSz"]) == ask_sz
 
 
-def test_marketable_limit_sweeps_levels_then_rests_the_remainder():
+def test_marketable_limit_sweeps_levels_then_rests_the_remainder(still, order, orders_of):
     ex = still()
     asks = ex.book_levels("TST-USDT", 3)[1]
     px = asks[1][0]
@@ -195,7 +78,7 @@ def test_marketable_limit_sweeps_levels_then_rests_the_remainder():
     assert pending["ordId"] == ack["ordId"] and pending["state"] == "partially_filled"
 
 
-def test_market_buy_is_sized_in_quote_unless_tgtccy_base():
+def test_market_buy_is_sized_in_quote_unless_tgtccy_base(still, order, orders_of, touch):
     ex = still()
     _, _, ask, _ = touch(ex)
     order(ex, ordType="market", px="", sz="50")
@@ -211,7 +94,7 @@ def test_market_buy_is_sized_in_quote_unless_tgtccy_base():
     assert recs[-1]["accFillSz"] == "0.2" and recs[-1]["fillPx"] == "99.9"
 
 
-def test_fees_taker_and_maker_with_okx_sign():
+def test_fees_taker_and_maker_with_okx_sign(still, order, orders_of, touch):
     ex = still(maker_fee=-0.0008, taker_fee=-0.001)
     _, _, ask, _ = touch(ex)
     order(ex, px=str(ask), sz="1")                  # takes: fee in the received currency (TST)
@@ -233,7 +116,7 @@ def test_fees_taker_and_maker_with_okx_sign():
     assert Decimal(bal["USDT"]["cashBal"]) == 10000 - ask + 200 - Decimal("0.16")
 
 
-def test_self_trade_cancels_own_resting_order():
+def test_self_trade_cancels_own_resting_order(still, order, orders_of):
     ex = still()
     rest = order(ex, side="sell", px="100", sz="1")["ordId"]
     order(ex, px="100", sz="1")
@@ -243,7 +126,7 @@ def test_self_trade_cancels_own_resting_order():
     assert all(r["tradeId"] == "" for r in recs if r["ordId"] == rest)
 
 
-def test_resting_order_fills_from_simulated_flow_after_its_queue():
+def test_resting_order_fills_from_simulated_flow_after_its_queue(orders_of, touch):
     """With market orders but no limit flow, an agent bid at the touch fills only after the size
     that was queued ahead of it has traded (plus its own fill) at that price."""
     prof = MarketProfile(start_px=100.0, vol_annual=0.0, revert_std=0.0, limit_rate=0.0, market_rate=8.0,
@@ -275,7 +158,7 @@ def test_resting_order_fills_from_simulated_flow_after_its_queue():
     assert sold_before < bid_sz
 
 
-def test_amend_size_down_keeps_priority_price_change_requeues():
+def test_amend_size_down_keeps_priority_price_change_requeues(still, order, orders_of, touch):
     ex = still()
     oid = order(ex, px="99.9", sz="3")["ordId"]
     ex.take_private_events("k")
@@ -297,23 +180,8 @@ def test_amend_size_down_keeps_priority_price_change_requeues():
     assert frozen == {"TST": "0", "USDT": "0"}
 
 
-def test_order_records_carry_every_documented_field(shared_data):
-    doc = json.loads((shared_data / "okx/fixtures/docs_examples/ws_orders_channel.json").read_text())
-    ref = doc["examples"][-1]["json"]["data"][0]
-    ex = still()
-    oid = order(ex, clOrdId="c1", tag="t1")["ordId"]
-    rec = ex.get_order("k", "TST-USDT", ord_id=oid)
-    assert set(rec) >= set(ref) | set(ORDER_FIELDS)
-    assert ex.get_order("k", "TST-USDT", cl_ord_id="c1") == rec
-    assert ex.get_order("k", "TST-USDT", ord_id="1") is None
-    assert (rec["clOrdId"], rec["tag"], rec["state"], rec["px"], rec["sz"], rec["tdMode"]) == \
-        ("c1", "t1", "live", "99.9", "1", "cash")
-    for k in ("accFillSz", "avgPx", "fee", "pnl", "cTime", "uTime", "ordId"):
-        assert NUM.match(rec[k].lstrip("-")), (k, rec[k])
-
-
 # --- accounts, positions -------------------------------------------------------------------------
-def test_balances_freeze_for_open_orders_and_release_on_cancel():
+def test_balances_freeze_for_open_orders_and_release_on_cancel(still, order):
     ex = still()
     oid = order(ex, px="99", sz="2")["ordId"]
     usdt = {d["ccy"]: d for d in ex.balances("k")["details"]}["USDT"]
@@ -352,90 +220,6 @@ def test_swap_net_position_pnl_and_position_pushes():
     assert pos["pos"] == "0"
 
 
-# --- public data ---------------------------------------------------------------------------------
-def test_book_levels_are_formatted_as_okx_sends_them():
-    ex = SimExchange(seed=4)
-    ex.advance_to(ex.now_ms + 5_000)
-    for inst_id, inst in ex.instruments.items():
-        bids, asks = ex.book_levels(inst_id)
-        assert len(bids) == len(asks) == 400
-        px_dec = len(inst.tick_sz.split(".")[1]) if "." in inst.tick_sz else 0
-        sz_dec = len(inst.lot_sz.split(".")[1]) if "." in inst.lot_sz else 0
-        for px, sz, n in bids + asks:
-            assert NUM.match(px) and NUM.match(sz) and "e" not in px + sz
-            assert len(px.partition(".")[2]) <= px_dec and len(sz.partition(".")[2]) <= sz_dec
-            assert Decimal(sz) > 0 and isinstance(n, int) and n >= 1
-        assert [Decimal(p) for p, _, _ in bids] == sorted((Decimal(p) for p, _, _ in bids), reverse=True)
-        assert [Decimal(p) for p, _, _ in asks] == sorted(Decimal(p) for p, _, _ in asks)
-        assert Decimal(bids[0][0]) < Decimal(asks[0][0])
-
-
-def test_book_changes_rebuild_the_400_level_window():
-    ex = SimExchange(seed=5)
-    local: dict[str, dict[str, dict[str, tuple[str, int]]]] = {}
-    for step in range(120):
-        ex.advance_to(ex.now_ms + 100)
-        if step % 17 == 3:     # agents add and remove liquidity in between
-            bids = ex.book_levels("ETH-USDT", 3)[0]
-            ex.place_order("k", {"instId": "ETH-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
-                                 "px": bids[2][0], "sz": "0.5"})
-        if step % 29 == 11:
-            for o in ex.pending_orders("k"):
-                ex.cancel_order("k", "ETH-USDT", ord_id=o["ordId"])
-        for inst_id in ("BTC-USDT", "ETH-USDT"):
-            book = local.setdefault(inst_id, {"bids": {}, "asks": {}})
-            for side, changes in zip(("bids", "asks"), ex.take_book_changes(inst_id)):
-                for px, sz, n in changes:
-                    if sz == "0":
-                        book[side].pop(px, None)
-                    else:
-                        book[side][px] = (sz, n)
-            bids, asks = ex.book_levels(inst_id)
-            assert book["bids"] == {p: (s, n) for p, s, n in bids}
-            assert book["asks"] == {p: (s, n) for p, s, n in asks}
-
-
-def test_trades_candles_and_ticker_agree():
-    ex = SimExchange(seed=6)
-    trades = []
-    for _ in range(130):
-        ex.advance_to(ex.now_ms + 1000)
-        trades += ex.take_trades("BTC-USDT")
-    assert len(trades) > 100
-    ids = [int(t.trade_id) for t in trades]
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    assert [t.ts_ms for t in trades] == sorted(t.ts_ms for t in trades)
-    assert {t.side for t in trades} == {"buy", "sell"} and all(t.count >= 1 for t in trades)
-    assert ex.recent_trades("BTC-USDT", 5) == trades[::-1][:5]
-
-    rows = ex.candles("BTC-USDT", "1m", limit=10)
-    assert [r[8] for r in rows] == ["0", "1", "1"]          # newest first: the forming bar, two closed
-    assert [int(r[0]) for r in rows] == [ex.now_ms // 60000 * 60000 - k * 60000 for k in range(3)]
-    vol = sum(Decimal(r[5]) for r in rows)
-    assert vol == sum(Decimal(t.sz) for t in trades)
-    quote = sum(Decimal(r[7]) for r in rows)
-    assert quote == sum(Decimal(t.px) * Decimal(t.sz) for t in trades)
-    assert rows[0][4] == trades[-1].px
-    for r in rows:
-        o, h, lo, c = map(Decimal, r[1:5])
-        assert lo <= min(o, c) and h >= max(o, c)
-    secs = ex.candles("BTC-USDT", "1s", limit=300)
-    assert len(secs) == 131 and sum(Decimal(r[5]) for r in secs) == vol
-    assert ex.candles("BTC-USDT", "1s", limit=5, after=int(secs[0][0]))[0] == secs[1]
-    assert ex.candles("BTC-USDT", "1s", limit=300, before=int(secs[3][0])) == secs[:3]
-    with pytest.raises(ValueError, match="unsupported bar"):
-        ex.candles("BTC-USDT", "7m")
-
-    tick = ex.ticker("BTC-USDT")
-    bids, asks = ex.book_levels("BTC-USDT", 1)
-    assert (tick["bidPx"], tick["bidSz"], tick["askPx"], tick["askSz"]) == (*bids[0][:2], *asks[0][:2])
-    assert (tick["last"], tick["lastSz"]) == (trades[-1].px, trades[-1].sz)
-    assert Decimal(tick["vol24h"]) == vol
-    assert tick["open24h"] == tick["sodUtc0"] == tick["sodUtc8"] == trades[0].px     # the day began with the sim
-    assert Decimal(tick["low24h"]) <= Decimal(tick["last"]) <= Decimal(tick["high24h"])
-    assert tick["ts"] == str(ex.now_ms) and tick["instType"] == "SPOT"
-
-
 # --- determinism ---------------------------------------------------------------------------------
 def _session(seed: int) -> tuple:
     ex = SimExchange(seed=seed)
@@ -461,7 +245,41 @@ def test_same_seed_and_actions_give_the_same_market():
     assert first[0] != _session(22)[0]
 
 
-def test_market_sell_sized_in_quote_never_sells_more_than_it_holds():
+def test_pushed_states_follow_the_order_state_table():
+    """Through the lifecycle, each order's pushed states move only as orders.TRANSITIONS allows
+    (an amendment repeats the state it leaves unchanged)."""
+    ex = SimExchange(seed=8)
+    rnd = random.Random(8)
+    for _ in range(300):
+        ex.advance_to(ex.now_ms + rnd.randint(10, 2000))
+        bids, asks = ex.book_levels("ETH-USDT", 3)
+        side = rnd.choice(["buy", "sell"])
+        px = (asks if side == "buy" else bids)[rnd.randint(0, 2)][0]       # marketable: trades, may rest
+        ex.place_order("k", {"instId": "ETH-USDT", "tdMode": "cash", "side": side, "px": px,
+                             "ordType": rnd.choice(["limit", "ioc", "fok", "post_only"]),
+                             "sz": str(Decimal("0.05") * rnd.randint(1, 40))})
+        pending = ex.pending_orders("k")
+        if pending and rnd.random() < 0.3:
+            o = rnd.choice(pending)
+            if rnd.random() < 0.5:
+                ex.cancel_order("k", "ETH-USDT", ord_id=o["ordId"])
+            else:
+                ex.amend_order("k", "ETH-USDT", ord_id=o["ordId"], new_sz=str(Decimal(o["sz"]) * 2))
+    last: dict[str, OrderState] = {}
+    seen = set()
+    for ch, rec in ex.take_private_events("k"):
+        if ch != "orders":
+            continue
+        prev, cur = last.get(rec["ordId"], OrderState.LIVE), OrderState(rec["state"])
+        assert (cur == prev and prev.open) or cur in TRANSITIONS[prev].values(), (rec["ordId"], prev, cur)
+        last[rec["ordId"]] = cur
+        seen.add((prev, cur))
+    # every transition the lifecycle can make was made at least once
+    assert {(p, c) for p, c in seen if p != c} == {(p, c) for p, ev in TRANSITIONS.items() for c in ev.values()
+                                                   if p != c}
+
+
+def test_market_sell_sized_in_quote_never_sells_more_than_it_holds(still, order, orders_of):
     ex = still()
     assert order(ex, ordType="market", px="", side="sell", sz="9990", tgtCcy="quote_ccy")["sCode"] == "51008"
     ack = order(ex, ordType="market", px="", side="sell", sz="500", tgtCcy="quote_ccy")
