@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from hftlab.domain.instruments import fmt as fmt_decimal
 from hftlab.sim import codes, records, validation, views
 from hftlab.sim.accounts import SWAP_LEVER, ZERO, Account, Position
 from hftlab.sim.accounts import equity as account_equity
-from hftlab.sim.instruments import Instrument, default_instruments, fmt_decimal
+from hftlab.sim.instruments import Instrument, default_instruments
 from hftlab.sim.market import Market, Match, SimTrade
 from hftlab.sim.matching import BUY, SELL, QuoteDemand, Resting, SizeDemand
 from hftlab.sim.orders import CancelSource, LastFill, Order, OrderEvent, OrderState

@@ -62,14 +62,6 @@ def _fmt(value_units: int, decimals: int) -> str:
     return f"{sign}{q}.{r:0{decimals}d}".rstrip("0")
 
 
-def fmt_decimal(d: Decimal) -> str:
-    """A Decimal as OKX writes numbers: plain notation, no trailing zeros ("0" for zero)."""
-    if not d:
-        return "0"
-    s = format(d.normalize(), "f")
-    return s
-
-
 @dataclass(frozen=True)
 class Instrument:
     inst_id: str

@@ -48,7 +48,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hftlab.sim.instruments import Instrument, fmt_decimal
+from hftlab.domain.instruments import fmt as fmt_decimal
+from hftlab.sim.instruments import Instrument
 from hftlab.sim.matching import BUY, SELL, Book, LevelFill, Resting, SizeDemand
 
 SIGNAL_TAU_S = 10.0

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from hftlab.domain.instruments import fmt as fmt_decimal
 from hftlab.sim import codes
 from hftlab.sim.accounts import SWAP_LEVER, ZERO, Account, Position, ccy_prices
-from hftlab.sim.instruments import fmt_decimal
 from hftlab.sim.matching import SELL
 from hftlab.sim.orders import LastFill, Order
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hftlab.sim.instruments import fmt_decimal
+from hftlab.domain.instruments import fmt as fmt_decimal
 from hftlab.sim.market import BARS, Market, SimTrade
 
 BOOK_WINDOW = 400  # levels per side OKX's `books` channel covers
