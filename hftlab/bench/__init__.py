@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, str] = {
     "indicators": "RSI+MACD+BB: hftlab vs TA-Lib vs ta, streaming cost, parallel panel",
     "inference": "signal model: eager PyTorch vs optimised path, p50/p99 latency",
     "backtest": "vectorbt backtest over one million bars",
+    "risk": "the RiskEngine's pre-trade check: approve and deny paths, p50/p99 per check",
 }
 
 _UNIT = re.compile(r"_(per_s|s|us|ms|ns|x|count|pct|bytes)$")

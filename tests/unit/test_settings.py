@@ -158,7 +158,7 @@ def test_cross_section_defaults_are_resolved_and_shown(tmp_path: Path, capsys):
     own = Settings.model_validate({"backtest": {"taker_fee": 0.002, "stop_loss_pct": 0}, "risk": {"stop_loss_pct": 2.5}})
     assert (own.backtest.taker_fee, own.backtest.stop_loss_pct) == (0.002, 0)  # a section's own value wins
     # changing a risk limit never changes a backtest's starting cash
-    assert Settings.model_validate({"risk": {"max_position_usd": 50_000}}).backtest.init_cash == 10_000
+    assert Settings.model_validate({"risk": {"max_position_usd": 15_000}}).backtest.init_cash == 10_000
     f = tmp_path / "over.yaml"
     f.write_text("risk:\n  stop_loss_pct: 3\n")
     assert main(["config", "show", "--config", str(f)]) == 0
