@@ -3,7 +3,7 @@
 Each package owns its section (`okx.config.ClientConfig`, `cache.config.RedisConfig`,
 `sim.config.SimConfig`, `risk.config.RiskConfig`, `models.config.ModelConfig`/`MlflowConfig`,
 `monitor.config.MonitorConfig`, `collect.config.CollectConfig`, `backtest.config.BacktestConfig`/
-`PromoteConfig`); components are given their own typed section, never the whole `Settings`.
+`PromoteConfig`, `strategy.config.StrategyConfig`); components are given their own typed section, never the whole `Settings`.
 
 Loading (`load_config`): `config/default.yaml` always comes first; every file given (`--config FILE`,
 repeatable, or `$HFTLAB_CONFIG`) is an overlay on it, later files winning; then
@@ -43,6 +43,7 @@ from hftlab.okx.channels import MARKET_CHANNELS
 from hftlab.okx.config import OKX_URLS, ClientConfig
 from hftlab.risk.config import RiskConfig
 from hftlab.sim.config import SimConfig
+from hftlab.strategy.config import StrategyConfig
 
 DEFAULT_FILE = CONFIG_DIR / "default.yaml"
 VENUES = ("sim", "okx-demo", "okx-live")
@@ -144,6 +145,7 @@ class Settings(Section):
     collect: CollectConfig = Field(default_factory=CollectConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     promote: PromoteConfig = Field(default_factory=PromoteConfig)
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
