@@ -3,7 +3,8 @@
 Each package owns its section (`okx.config.ClientConfig`, `cache.config.RedisConfig`,
 `sim.config.SimConfig`, `risk.config.RiskConfig`, `models.config.ModelConfig`/`MlflowConfig`,
 `monitor.config.MonitorConfig`, `collect.config.CollectConfig`, `backtest.config.BacktestConfig`/
-`PromoteConfig`, `strategy.config.StrategyConfig`); components are given their own typed section, never the whole `Settings`.
+`PromoteConfig`, `strategy.config.StrategyConfig`); components are given their own typed section,
+never the whole `Settings`.
 
 Loading (`load_config`): `config/default.yaml` always comes first; every file given (`--config FILE`,
 repeatable, or `$HFTLAB_CONFIG`) is an overlay on it, later files winning; then
