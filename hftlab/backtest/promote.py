@@ -1,6 +1,6 @@
 """The promotion gate with MLflow around it: backtest, decide, record, and move the alias.
 
-    result = promote(Registry.from_config(settings.mlflow), "7", settings, backtest_cfg, promote_cfg)
+    result = promote(Registry.from_config(settings.mlflow), "7", settings.backtest, settings.promote, settings.mlflow)
 
 1. the candidate (a registered version, or the training run that registered it) and the current
    `champion` are backtested on the candidate's out-of-sample test block, same bars, same rule
@@ -23,15 +23,17 @@ from hftlab.backtest.registry import ModelRef, Registry
 from hftlab.backtest.runner import head_to_head, log_comparison
 
 
-def promote(reg: Registry, candidate: str, settings, backtest_cfg, promote_cfg, *, data=None, dry_run: bool = False,
+def promote(reg: Registry, candidate: str, backtest_cfg, promote_cfg, mlflow_cfg, *, data=None, dry_run: bool = False,
             plot_dir=None) -> dict:
+    """`backtest_cfg`: BacktestConfig (rule and costs), `promote_cfg`: PromoteConfig (the gate),
+    `mlflow_cfg`: MlflowConfig (where the `promote` run goes)."""
     ref = reg.resolve(candidate)
     if ref.version is None or ref.name != reg.name:
         raise LookupError(f"{candidate!r} is not a registered version of {reg.name!r}: the gate promotes registered "
                           "versions (give the version number or the run id of the training run that registered it)")
     champion = reg.alias(promote_cfg.alias)
     is_champion = champion is not None and champion.version == ref.version
-    comp, report = head_to_head(reg, ref, None if is_champion else champion, settings, backtest_cfg, data=data)
+    comp, report = head_to_head(reg, ref, None if is_champion else champion, backtest_cfg, data=data)
     cand = comp.strategies["candidate"].metrics
     champ = comp.strategies["champion"].metrics if "champion" in comp.strategies else None
     decision = gate.decide(cand, champ, report, promote_cfg, candidate_is_champion=is_champion)
@@ -49,7 +51,7 @@ def promote(reg: Registry, candidate: str, settings, backtest_cfg, promote_cfg, 
         "dry_run": dry_run,
     }
     doc["mlflow_run_id"] = log_comparison(
-        settings, comp, kind="promote", name=f"promote-v{ref.version}", plot_dir=plot_dir,
+        mlflow_cfg, comp, kind="promote", name=f"promote-v{ref.version}", plot_dir=plot_dir,
         tags={"hftlab.candidate_version": ref.version, "hftlab.promoted": str(decision.promoted).lower()},
         documents={"decision": doc})
     if not dry_run:

@@ -61,8 +61,8 @@ def run(args) -> int:
         bt, gate = rule_config(settings, args)
         gate = gate_config(gate, args)
         print(f"hftlab promote: candidate {args.candidate} ...", file=sys.stderr, flush=True)
-        doc = promote(Registry.from_config(settings.mlflow), args.candidate, settings, bt, gate, data=args.data,
-                      dry_run=args.dry_run, plot_dir=args.plots)
+        doc = promote(Registry.from_config(settings.mlflow), args.candidate, bt, gate, settings.mlflow,
+                      data=args.data, dry_run=args.dry_run, plot_dir=args.plots)
     except (LookupError, ValueError, FileNotFoundError) as e:
         print(f"hftlab promote: {e}", file=sys.stderr)
         return 2

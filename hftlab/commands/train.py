@@ -66,7 +66,7 @@ def run(args) -> int:
                       "signal_strength": sim_cfg.signal_strength, "seed": sim_cfg.seed}
         if args.max_rows:
             bars = bars.iloc[-args.max_rows:].reset_index(drop=True)
-        summary = train(bars, settings, source=source, options=opts,
+        summary = train(bars, settings.model, settings.mlflow, source=source, options=opts,
                         sim=SimControls(seconds=args.sim_controls, signal_strength=args.sim_strength),
                         progress=not args.no_progress and sys.stderr.isatty())
     except (ValueError, FileNotFoundError) as e:

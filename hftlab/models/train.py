@@ -1,6 +1,6 @@
 """A training run: bars in, an evaluated and registered model out, everything in MLflow.
 
-    summary = train(bars, settings, source={"path": ..., "symbol": ..., "timeframe": ...})
+    summary = train(bars, settings.model, settings.mlflow, source={"path": ..., "symbol": ..., "timeframe": ...})
 
 1. features and labels (hftlab.features), walk-forward folds (hftlab.models.data);
 2. the evaluation of hftlab.models.experiment (LSTM and baselines side by side, out of sample,
@@ -120,8 +120,10 @@ def _verdicts(report: dict) -> list[str]:
     return lines
 
 
-def train(bars: pd.DataFrame, settings, *, source: dict | None = None, options: Options = Options(),
+def train(bars: pd.DataFrame, cfg, mlflow_cfg, *, source: dict | None = None, options: Options = Options(),
           sim: SimControls = SimControls(), spec=None, progress: bool = False) -> dict | None:
+    """`cfg`: the `model` section (hftlab.models.config.ModelConfig); `mlflow_cfg`: the `mlflow` section
+    (MlflowConfig, its model name and paths resolved by hftlab.settings)."""
     from hftlab.features import dump_bundle
     from hftlab.models import tracking
     from hftlab.models.data import default_spec, last_complete_window, prepare
@@ -129,7 +131,6 @@ def train(bars: pd.DataFrame, settings, *, source: dict | None = None, options: 
     from hftlab.models.plot import plot_report
 
     t0 = time.perf_counter()
-    cfg = settings.model
     source = dict(source or {})
     spec = spec or default_spec(bars)
     prep = prepare(bars, spec, cfg.horizon, cfg.dead_zone_bps)
@@ -139,8 +140,8 @@ def train(bars: pd.DataFrame, settings, *, source: dict | None = None, options: 
         _evaluate(prep, cfg, options, sim, progress=False, fold_sink=None)
         return None
     mlflow = tracking.import_mlflow()
-    experiment_id = tracking.use_experiment(settings.mlflow)
-    name = settings.mlflow.model_name
+    experiment_id = tracking.use_experiment(mlflow_cfg)
+    name = mlflow_cfg.model_name
     run_name = "-".join(str(v) for v in (source.get("symbol"), source.get("timeframe")) if v) or None
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run, \
             tempfile.TemporaryDirectory(prefix="hftlab-train-") as tmp:
@@ -171,8 +172,8 @@ def train(bars: pd.DataFrame, settings, *, source: dict | None = None, options: 
         run_id = run.info.run_id
     return {
         "run_id": run_id,
-        "experiment": settings.mlflow.experiment,
-        "tracking_uri": settings.mlflow.tracking_uri,
+        "experiment": mlflow_cfg.experiment,
+        "tracking_uri": mlflow_cfg.tracking_uri,
         "model_uri": model_uri,
         "model_name": name,
         "model_version": version,

@@ -193,7 +193,7 @@ def train_model(ctx: Context, *, model: dict, options: dict) -> dict:
     cfg = ctx.settings.model
     for key, value in model.items():
         setattr(cfg, key, value)  # validated (validate_assignment)
-    summary = train(bars, ctx.settings, source=source, options=Options(**options), spec=spec)
+    summary = train(bars, cfg, ctx.settings.mlflow, source=source, options=Options(**options), spec=spec)
     ctx.write_json("train", summary)
     return summary
 
@@ -216,10 +216,10 @@ def backtest_model(ctx: Context, cfg, *, baselines: bool = True):
     trained = ctx.read_json("train")
     reg = Registry.from_config(ctx.settings.mlflow)
     ref = reg.resolve(trained["model_version"])
-    comp = backtest(reg, ref, ctx.settings, cfg, baselines=baselines)
+    comp = backtest(reg, ref, cfg, baselines=baselines)
     plot_dir = ctx.run_dir / "backtest"
     doc = {"model": {"uri": ref.uri, "version": ref.version, "run_id": ref.run_id}, **comp.to_dict()}
-    doc["mlflow_run_id"] = log_comparison(ctx.settings, comp, kind="backtest", name=f"backtest-v{ref.version}",
+    doc["mlflow_run_id"] = log_comparison(ctx.settings.mlflow, comp, kind="backtest", name=f"backtest-v{ref.version}",
                                           tags={"hftlab.model": ref.uri}, plot_dir=plot_dir)
     doc["plots"] = sorted(str(p) for p in plot_dir.glob("*.png"))
     ctx.write_json("backtest", doc)
@@ -232,8 +232,8 @@ def promote_model(ctx: Context, backtest_cfg, promote_cfg) -> dict:
     from hftlab.backtest.registry import Registry
 
     trained = ctx.read_json("train")
-    doc = promote(Registry.from_config(ctx.settings.mlflow), trained["model_version"], ctx.settings, backtest_cfg,
-                  promote_cfg, plot_dir=ctx.run_dir / "promote")
+    doc = promote(Registry.from_config(ctx.settings.mlflow), trained["model_version"], backtest_cfg, promote_cfg,
+                  ctx.settings.mlflow, plot_dir=ctx.run_dir / "promote")
     ctx.write_json("promote", doc)
     return doc
 

@@ -98,7 +98,7 @@ def register(world, tmp_path, feature, sign, *, control_passed=True) -> str:
 
 def gate(world, candidate, **kw):
     settings = world[0]
-    return promote(Registry.from_config(settings.mlflow), candidate, settings, BT, GATE, **kw)
+    return promote(Registry.from_config(settings.mlflow), candidate, BT, GATE, settings.mlflow, **kw)
 
 
 def test_first_model_rule_then_worse_refused_then_better_promoted(world, tmp_path):
