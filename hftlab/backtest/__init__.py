@@ -11,8 +11,10 @@ Modules (none is imported by `import hftlab`; vectorbt, torch and mlflow load in
   signal rule (hftlab.strategy.rule: class probabilities -> long/flat/short positions)
 - plots: equity, drawdown, price with signals (PNG, Agg)
 - runner: a registered model's backtest, the gate's head-to-head, logging either as an MLflow run
-- registry: MLflow look-ups (run <-> registered version, champion, training report)
-- gate: the promotion decision (pure); promote: the gate with MLflow around it
+- registry: MLflow look-ups (run <-> registered version, champion, training report, what a version
+  was trained on: `Registry.provenance`)
+- gate: the promotion decision (pure; never across worlds, series or feature specs); promote: the
+  gate with MLflow around it
 - report: the metrics table and the promotion decision as text (`hftlab backtest`, `hftlab promote`,
   notebooks)
 """
