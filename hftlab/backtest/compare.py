@@ -1,9 +1,10 @@
 """Several strategies on the same bars, window, costs and rule, side by side with buy-and-hold.
 
 Each model strategy is its probabilities at the closes of the bars before each window bar (the
-decision rows) through `hftlab.backtest.signals`; buy-and-hold buys at the window's first open and
-holds (no stop). The window starts at the first bar every model can decide on: a model still
-warming up (no complete input window) would otherwise sit flat beside one that trades.
+decision rows) through the signal rule (`hftlab.strategy.rule`, the one the live runner steps);
+buy-and-hold buys at the window's first open and holds (no stop). The window starts at the first
+bar every model can decide on: a model still warming up (no complete input window) would otherwise
+sit flat beside one that trades.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from hftlab.backtest import engine, signals
+from hftlab.backtest import engine
 from hftlab.backtest.window import Window, iso
+from hftlab.strategy import rule
 
 BUY_AND_HOLD = "buy_and_hold"
 
@@ -97,8 +99,8 @@ def compare(bars: pd.DataFrame, first: int, last: int, probas: dict[str, tuple[s
                                               "allow_short": cfg.allow_short, "execution": cfg.execution},
                       data, notes=notes)
     for name, (kind, p) in probas.items():
-        e = signals.edge(p)
-        held = signals.decide(e, cfg.threshold, cfg.exit_threshold, cfg.allow_short)
+        e = rule.edge(p)
+        held = rule.decide(e, cfg.threshold, cfg.exit_threshold, cfg.allow_short)
         comp.strategies[name] = _run(name, kind, win_bars, held, e, exe, stop=True)
     comp.strategies[BUY_AND_HOLD] = _run(BUY_AND_HOLD, "benchmark", win_bars, np.ones(len(win_bars), dtype=np.int8),
                                          None, exe, stop=False)

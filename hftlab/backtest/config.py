@@ -22,7 +22,7 @@ METRICS = ("sharpe", "sortino", "total_return")
 class BacktestConfig(Section):
     """How probabilities become trades, and what trading costs.
 
-    Signal rule (hftlab.backtest.signals): edge = P(up) - P(down) at a bar's close; go long when
+    Signal rule (hftlab.strategy.rule): edge = P(up) - P(down) at a bar's close; go long when
     edge > threshold, leave when edge <= exit_threshold (default: threshold, i.e. long exactly while
     edge > threshold, flat otherwise); with allow_short, the mirror image for shorts. Orders fill
     at the next bar's open (the decision needs the closed bar).

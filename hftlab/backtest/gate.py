@@ -1,7 +1,18 @@
-"""The promotion decision, as a pure function of two backtests and a training report.
+"""The promotion decision, as a pure function of two backtests, a training report and what the two
+models were trained on.
 
 A candidate becomes champion only if
 
+0. it may be judged here at all (models of different worlds never compete:
+   hftlab.models.provenance):
+   - provenance: its version records the world, symbol, timeframe and feature-spec hash of its
+     training data;
+   - world: that world is the one the venue trades (`venue_world`: a model of the simulator's
+     price process means nothing on OKX, and the other way round);
+   - comparable: when there is a champion, both were trained on the same world, symbol, timeframe
+     and feature spec; otherwise they "cannot compare" (a head-to-head on one of their bars files
+     would judge the other on data it was not made for, and a different feature spec is a
+     different live pipeline, a deliberate change rather than a promotion);
 1. it passes every check:
    - trades: at least `min_trades` trades in the window (fewer cannot be judged);
    - drawdown: its max drawdown in the window is at most `max_drawdown_pct`;
@@ -13,13 +24,15 @@ A candidate becomes champion only if
    metric beats the champion's on the same window by more than `margin`.
 
 A candidate that already is the champion is left alone. Every outcome carries the reason in one
-line and every check with its numbers.
+line and every check with its numbers; the provenance checks come first in both.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+
+from hftlab.models.provenance import Provenance, world_mismatch
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,26 @@ class Decision:
         return d
 
 
+def provenance_checks(venue_world: str, candidate: Provenance, champion: Provenance | None) -> list[Check]:
+    """Whether the candidate may be judged on this venue, and against this champion (None: none)."""
+    missing = candidate.missing()
+    out = [Check("provenance", not missing,
+                 f"the candidate's version does not record its {', '.join(missing)} (retrain it: training records them)"
+                 if missing else "world, symbol, timeframe and feature spec recorded")]
+    mismatch = world_mismatch(candidate.world, venue_world)
+    out.append(Check("world", mismatch is None, mismatch or f"trained on {venue_world} data, the venue's world"))
+    if champion is not None:
+        diffs = candidate.differences(champion)
+        unrecorded = champion.missing()
+        hint = (f" (the champion's version does not record its {', '.join(unrecorded)}: a model registered before "
+                "provenance tags cannot be compared; remove its alias to let the next model that passes the checks "
+                "become champion)") if unrecorded else ""
+        out.append(Check("comparable", not diffs,
+                         "cannot compare: candidate vs champion: " + "; ".join(diffs) + hint if diffs
+                         else "same world, symbol, timeframe and feature spec as the champion"))
+    return out
+
+
 def checks(candidate: dict, report: dict, cfg) -> list[Check]:
     """The candidate's checks (see the module doc). `candidate`: its backtest metrics."""
     out = [
@@ -71,22 +104,33 @@ def checks(candidate: dict, report: dict, cfg) -> list[Check]:
     return out
 
 
-def decide(candidate: dict, champion: dict | None, report: dict, cfg, *, candidate_is_champion: bool = False) -> Decision:
-    """candidate / champion: backtest metrics on the same window (champion None: there is none)."""
+def decide(candidate: dict, champion: dict | None, report: dict, cfg, *, venue_world: str,
+           candidate_provenance: Provenance, champion_provenance: Provenance | None,
+           candidate_is_champion: bool = False) -> Decision:
+    """candidate / champion: backtest metrics on the same window (champion None: there is none, or
+    it was not backtested because it cannot be compared or is the candidate); `cfg`: PromoteConfig;
+    `venue_world`: the world the venue trades; the provenances: what each version was trained on
+    (champion_provenance None: there is no champion)."""
     metric = cfg.metric
     cand = float(candidate[metric])
     champ = None if champion is None else float(champion[metric])
-    found = checks(candidate, report, cfg)
+    grounds = provenance_checks(venue_world, candidate_provenance, champion_provenance)
+    found = grounds + checks(candidate, report, cfg)
 
     def decision(promoted: bool, reason: str) -> Decision:
         return Decision(promoted, reason, metric, cand, champ, cfg.margin, found)
 
     if candidate_is_champion:
         return decision(False, "not promoted: the candidate already is the champion")
+    refused = [c for c in grounds if not c.passed]
+    if refused:
+        return decision(False, "not promoted: " + "; ".join(c.detail for c in refused))
     failed = [c for c in found if not c.passed]
     if failed:
         return decision(False, "not promoted: failed " + "; ".join(f"{c.name} ({c.detail})" for c in failed))
     if champ is None:
+        if champion_provenance is not None:
+            raise ValueError("there is a champion it can be compared with, but no backtest of it")
         return decision(True, f"promoted: first model to pass the checks ({metric} {cand:.4g})")
     if math.isnan(cand) or math.isnan(champ):
         return decision(False, f"not promoted: {metric} is undefined (candidate {cand}, champion {champ})")

@@ -1,12 +1,16 @@
 """The promotion gate with MLflow around it: backtest, decide, record, and move the alias.
 
-    result = promote(Registry.from_config(settings.mlflow), "7", settings, backtest_cfg, promote_cfg)
+    result = promote(Registry.from_config(settings.mlflow), "7", settings.backtest, settings.promote, settings.mlflow,
+                     venue_world=settings.venue.world)
 
-1. the candidate (a registered version, or the training run that registered it) and the current
-   `champion` are backtested on the candidate's out-of-sample test block, same bars, same rule
-   and costs (hftlab.backtest.runner.head_to_head);
-2. hftlab.backtest.gate decides;
-3. a `promote` run in the experiment records the comparison, the decision and the plots; the
+1. what the candidate (a registered version, or the training run that registered it) and the
+   current `champion` were trained on is read from their version tags (Registry.provenance);
+2. the candidate and the champion are backtested on the candidate's out-of-sample test block,
+   same bars, same rule and costs (hftlab.backtest.runner.head_to_head), the champion only when
+   the two can be compared (same world, symbol, timeframe and feature spec);
+3. hftlab.backtest.gate decides, refusing a candidate of another world than the venue's
+   (`venue_world`) and any comparison across worlds, instruments, timeframes or feature specs;
+4. a `promote` run in the experiment records the comparison, the decision and the plots; the
    candidate's version gets `promotion.*` tags (decision, reason, metric values, margin, window,
    data, date, the run) whatever the outcome; only when promoted does the alias move (and the
    replaced champion's version gets `promotion.replaced_by`).
@@ -23,18 +27,26 @@ from hftlab.backtest.registry import ModelRef, Registry
 from hftlab.backtest.runner import head_to_head, log_comparison
 
 
-def promote(reg: Registry, candidate: str, settings, backtest_cfg, promote_cfg, *, data=None, dry_run: bool = False,
-            plot_dir=None) -> dict:
+def promote(reg: Registry, candidate: str, backtest_cfg, promote_cfg, mlflow_cfg, *, venue_world: str, data=None,
+            dry_run: bool = False, plot_dir=None) -> dict:
+    """`backtest_cfg`: BacktestConfig (rule and costs), `promote_cfg`: PromoteConfig (the gate),
+    `mlflow_cfg`: MlflowConfig (where the `promote` run goes), `venue_world`: the world the
+    configured venue trades (hftlab.settings.venue_world)."""
     ref = reg.resolve(candidate)
     if ref.version is None or ref.name != reg.name:
         raise LookupError(f"{candidate!r} is not a registered version of {reg.name!r}: the gate promotes registered "
                           "versions (give the version number or the run id of the training run that registered it)")
     champion = reg.alias(promote_cfg.alias)
     is_champion = champion is not None and champion.version == ref.version
-    comp, report = head_to_head(reg, ref, None if is_champion else champion, settings, backtest_cfg, data=data)
+    trained_on = reg.provenance(ref)
+    champion_trained_on = None if champion is None else reg.provenance(champion)
+    comparable = champion_trained_on is not None and not trained_on.differences(champion_trained_on)
+    rival = champion if comparable and not is_champion else None
+    comp, report = head_to_head(reg, ref, rival, backtest_cfg, data=data)
     cand = comp.strategies["candidate"].metrics
     champ = comp.strategies["champion"].metrics if "champion" in comp.strategies else None
-    decision = gate.decide(cand, champ, report, promote_cfg, candidate_is_champion=is_champion)
+    decision = gate.decide(cand, champ, report, promote_cfg, venue_world=venue_world, candidate_provenance=trained_on,
+                           champion_provenance=champion_trained_on, candidate_is_champion=is_champion)
     date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     doc = {
         "date": date,
@@ -43,13 +55,16 @@ def promote(reg: Registry, candidate: str, settings, backtest_cfg, promote_cfg, 
         "candidate": _ref(ref),
         "champion": _ref(champion),
         "alias": promote_cfg.alias,
+        "venue_world": venue_world,
+        "provenance": {"candidate": trained_on.to_dict(),
+                       "champion": None if champion_trained_on is None else champion_trained_on.to_dict()},
         "decision": decision.to_dict(),
         "gate": promote_cfg.model_dump(),
         **comp.to_dict(),
         "dry_run": dry_run,
     }
     doc["mlflow_run_id"] = log_comparison(
-        settings, comp, kind="promote", name=f"promote-v{ref.version}", plot_dir=plot_dir,
+        mlflow_cfg, comp, kind="promote", name=f"promote-v{ref.version}", plot_dir=plot_dir,
         tags={"hftlab.candidate_version": ref.version, "hftlab.promoted": str(decision.promoted).lower()},
         documents={"decision": doc})
     if not dry_run:
@@ -76,6 +91,7 @@ def _tags(doc: dict, decision: gate.Decision, champion: ModelRef | None) -> dict
         "promotion.champion_value": "none" if d["champion_value"] is None else str(d["champion_value"]),
         "promotion.margin": str(decision.margin),
         "promotion.previous_champion": "none" if champion is None else f"v{champion.version}",
+        "promotion.venue_world": doc["venue_world"],
         "promotion.window": f"{doc['window']['start']} .. {doc['window']['end']} ({doc['window']['bars']} bars)",
         "promotion.data": str(doc["data"]["path"]),
         "promotion.checks": "; ".join(f"{c.name}={'ok' if c.passed else 'FAILED'}" for c in decision.checks),

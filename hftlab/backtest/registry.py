@@ -1,9 +1,21 @@
-"""MLflow look-ups for backtests and the gate: which model, trained by which run, on which data.
+"""MLflow look-ups for backtests, the gate and the live runner: which model, trained by which run,
+on which data.
 
 A model is named by a training run id (32 hex digits), a registered version number of
 `mlflow.model_name`, or a URI (`models:/<name>@<alias>`, `models:/<name>/<version>`,
 `runs:/<run_id>/model`, `models:/m-<id>`; a local model directory also works, without a run).
 Every look-up failure is a `LookupError` whose message says what was not found and where.
+
+What a registered version was trained on is `Registry.provenance(ref)`, a frozen
+hftlab.models.provenance.Provenance read from the version's tags:
+
+    reg = Registry.from_config(settings.mlflow)
+    champion = reg.alias("champion")                    # ModelRef, or None when there is none
+    trained_on = reg.provenance(champion)               # Provenance(world, venue, symbol, timeframe,
+                                                        #            feature_spec_hash); None = not recorded
+    runtime = Provenance(world="okx", symbol="BTC-USDT", timeframe="1s", feature_spec_hash=spec_hash(spec))
+    problems = trained_on.differences(runtime)          # [] when it may trade here, else e.g.
+                                                        # ["timeframe 1m vs 1s", "world sim vs okx"]
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hftlab.models.provenance import Provenance
 from hftlab.models.tracking import CHAMPION
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -106,6 +119,18 @@ class Registry:
         except self.mlflow.exceptions.MlflowException:
             return None
         return ModelRef(f"models:/{name}/{mv.version}", name, str(mv.version), mv.run_id)
+
+    def provenance(self, ref: ModelRef) -> Provenance:
+        """What the registered version `ref` was trained on, from its model-version tags (fields it
+        does not record are None). LookupError when `ref` is not a registered version or the store
+        has no such version."""
+        if ref.name is None or ref.version is None:
+            raise LookupError(f"{ref.label} is not a registered version: only a version records its provenance")
+        try:
+            mv = self.client.get_model_version(ref.name, ref.version)
+        except self.mlflow.exceptions.MlflowException:
+            raise LookupError(f"no version {ref.version} of model {ref.name!r} in {self.tracking_uri}") from None
+        return Provenance.from_tags(mv.tags)
 
     def load(self, ref: ModelRef):
         from hftlab.models.predictor import load_model

@@ -1,9 +1,12 @@
 """Backtests of registered models: data, window, predictions, comparison, MLflow logging.
 
     reg = Registry.from_config(settings.mlflow)
-    comp = backtest(reg, reg.resolve("3"), settings, cfg)            # a model beside baselines + buy-and-hold
-    comp, report = head_to_head(reg, candidate, champion, settings, cfg)   # the gate's comparison
-    run_id = log_comparison(settings, comp, kind="backtest", name="...", plot_dir=...)
+    comp = backtest(reg, reg.resolve("3"), settings.backtest)              # a model beside baselines + buy-and-hold
+    comp, report = head_to_head(reg, candidate, champion, settings.backtest)   # the gate's comparison
+    run_id = log_comparison(settings.mlflow, comp, kind="backtest", name="...", plot_dir=...)
+
+`cfg` is the `backtest` section (hftlab.backtest.config.BacktestConfig: rule and costs), `mlflow_cfg`
+the `mlflow` section (hftlab.models.config.MlflowConfig: where the run goes).
 
 Data: `data` (a bars file) when given, else the bars file the model's training run recorded
 (`hftlab.path` tag; `hftlab.symbol` / `hftlab.timeframe` pick the series). Window: `window` when
@@ -53,7 +56,7 @@ def _covers(bars, window: Window) -> bool:
     return bool(ts[0] <= window.start_ms and window.end_ms <= ts[-1])
 
 
-def backtest(reg: Registry, ref: ModelRef, settings, cfg, *, data=None, window: Window | None = None,
+def backtest(reg: Registry, ref: ModelRef, cfg, *, data=None, window: Window | None = None,
              symbol: str | None = None, timeframe: str | None = None, baselines: bool = True) -> Comparison:
     report, tags, params = _source(reg, ref)
     bars, info = _bars(data, tags, symbol, timeframe, ref.label)
@@ -88,8 +91,7 @@ def backtest(reg: Registry, ref: ModelRef, settings, cfg, *, data=None, window: 
     return comp
 
 
-def head_to_head(reg: Registry, candidate: ModelRef, champion: ModelRef | None, settings, cfg, *,
-                 data=None) -> tuple[Comparison, dict]:
+def head_to_head(reg: Registry, candidate: ModelRef, champion: ModelRef | None, cfg, *, data=None) -> tuple[Comparison, dict]:
     """Candidate and champion on the candidate's out-of-sample test block. Returns the comparison
     (strategies "candidate", "champion" when there is one, "buy_and_hold") and the candidate's
     training report."""
@@ -114,7 +116,7 @@ def _data(info: dict) -> dict:
     return {k: info.get(k) for k in ("path", "symbol", "timeframe", "period_ms")}
 
 
-def log_comparison(settings, comp: Comparison, *, kind: str, name: str, tags: dict | None = None,
+def log_comparison(mlflow_cfg, comp: Comparison, *, kind: str, name: str, tags: dict | None = None,
                    documents: dict[str, dict] | None = None, plot_dir: Path | None = None) -> str:
     """One MLflow run in the configured experiment: rule and costs as parameters, every strategy's
     metrics (`<strategy>.<metric>`), comparison.json, the `documents` as JSON files and the plots.
@@ -122,7 +124,7 @@ def log_comparison(settings, comp: Comparison, *, kind: str, name: str, tags: di
     from hftlab.models import tracking
 
     mlflow = tracking.import_mlflow()
-    experiment_id = tracking.use_experiment(settings.mlflow)
+    experiment_id = tracking.use_experiment(mlflow_cfg)
     doc = comp.to_dict()
     with mlflow.start_run(experiment_id=experiment_id, run_name=name,
                           tags={"hftlab.kind": kind, **(tags or {})}) as run, \

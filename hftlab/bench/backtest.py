@@ -46,7 +46,8 @@ def _bars(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def run(args) -> dict:
-    from hftlab.backtest import engine, signals
+    from hftlab.backtest import engine
+    from hftlab.strategy import rule
     from hftlab.settings import Settings
 
     t0 = time.perf_counter()
@@ -57,7 +58,7 @@ def run(args) -> dict:
 
     def backtest(bars, proba):
         t = time.perf_counter()
-        held = signals.decide(signals.edge(proba), cfg.threshold, cfg.exit_threshold, cfg.allow_short)
+        held = rule.decide(rule.edge(proba), cfg.threshold, cfg.exit_threshold, cfg.allow_short)
         rule_s = time.perf_counter() - t
         exe = engine.execution(cfg, bars, 1000)
         metrics = engine.summarise(engine.simulate(bars, held, exe), exe)

@@ -100,7 +100,7 @@ def _run(args, settings) -> int:
     reg = Registry.from_config(settings.mlflow)
     ref = reg.resolve(args.run or args.model)
     print(f"hftlab backtest: {ref.label} ...", file=sys.stderr, flush=True)
-    comp = backtest(reg, ref, settings, bt, data=args.data, window=window, symbol=args.symbol,
+    comp = backtest(reg, ref, bt, data=args.data, window=window, symbol=args.symbol,
                     timeframe=args.timeframe, baselines=not args.no_baselines)
     doc = {"model": {"uri": ref.uri, "name": ref.name, "version": ref.version, "run_id": ref.run_id}, **comp.to_dict()}
     if args.plots:
@@ -108,7 +108,7 @@ def _run(args, settings) -> int:
 
         doc["plots"] = [str(p) for p in save_all(comp, args.plots)]
     if not args.no_log:
-        doc["mlflow_run_id"] = log_comparison(settings, comp, kind="backtest", name=f"backtest-{ref.label}",
+        doc["mlflow_run_id"] = log_comparison(settings.mlflow, comp, kind="backtest", name=f"backtest-{ref.label}",
                                               tags={"hftlab.model": ref.uri})
     if args.json:
         sys.stdout.write(json.dumps(doc, default=json_default) + "\n")

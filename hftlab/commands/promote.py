@@ -3,9 +3,12 @@
 Backtests the candidate and the current champion (`models:/<mlflow.model_name>@champion`) on the
 candidate's out-of-sample test block (its training run's last walk-forward test rows) over the
 candidate's training bars (or --data, which must cover that block), with the same rule and costs.
-The candidate becomes champion only if it passes the checks (trades, drawdown bound, the training
-report's permuted-label control) and beats the champion's metric by more than the margin; the first
-model only has to pass the checks (hftlab.backtest.gate). The decision and its numbers are tagged
+The candidate becomes champion only if it was trained on the venue's world (`sim` on the simulator,
+`okx` on okx-demo and okx-live) with its provenance recorded, passes the checks (trades, drawdown
+bound, the training report's permuted-label control) and beats the champion's metric by more than
+the margin; the first model only has to pass the checks (hftlab.backtest.gate). A candidate and a
+champion trained on different worlds, symbols, timeframes or feature specs are never compared
+("cannot compare"). The decision and its numbers are tagged
 on the candidate's version (`promotion.*`) and logged as an MLflow run with the plots.
 
 Exit codes: 0 a decision was made, promoted or not (the output says which and why; `--json`
@@ -61,8 +64,8 @@ def run(args) -> int:
         bt, gate = rule_config(settings, args)
         gate = gate_config(gate, args)
         print(f"hftlab promote: candidate {args.candidate} ...", file=sys.stderr, flush=True)
-        doc = promote(Registry.from_config(settings.mlflow), args.candidate, settings, bt, gate, data=args.data,
-                      dry_run=args.dry_run, plot_dir=args.plots)
+        doc = promote(Registry.from_config(settings.mlflow), args.candidate, bt, gate, settings.mlflow,
+                      venue_world=settings.venue.world, data=args.data, dry_run=args.dry_run, plot_dir=args.plots)
     except (LookupError, ValueError, FileNotFoundError) as e:
         print(f"hftlab promote: {e}", file=sys.stderr)
         return 2

@@ -9,6 +9,17 @@ MLflow's from `mlflow` (HFTLAB__MLFLOW__TRACKING_URI=sqlite:////tmp/x.db points 
 Progress goes to stderr (Lightning's bar per epoch); --json prints one JSON summary on stdout.
 Exit 0 when the run completed and every sanity control passed, 1 when a control failed, 2 on bad
 input or configuration.
+
+Worlds. Every version records whose market its data shows (`sim` or `okx`), the venue when known,
+the symbol, the timeframe and its feature-spec hash, as MLflow tags (hftlab.models.provenance),
+because a model only competes with, and only trades on, its own world. The data's world:
+simulator bars (no --data) are `sim`; a Parquet records its own (the research pipeline writes it
+into bars.parquet's metadata); a candle CSV is external OKX market data, `okx`, unless
+--data-world says otherwise (a CSV you made from the simulator). The version is registered into
+`mlflow.model_name`, the configured venue's registry (hftlab-signal-sim on the simulator,
+hftlab-signal-okx on okx-demo and okx-live); when the data's world is not the venue's, the run
+still registers it and says, on stderr and in the --json summary's `warnings`, that the gate will
+refuse it as champion there.
 """
 
 from __future__ import annotations
@@ -17,12 +28,24 @@ import json
 import logging
 import sys
 
+from hftlab.models.provenance import WORLDS
+
+WORLD_HELP = ("The version records the data's world (sim: the simulator's market, okx: OKX's), venue, symbol, "
+              "timeframe and feature-spec hash. Simulator bars (no --data) are sim; a Parquet from the research "
+              "pipeline records its world; a candle CSV is okx. The version goes into mlflow.model_name (the "
+              "configured venue's registry: hftlab-signal-sim or hftlab-signal-okx); when the data's world is not "
+              "the venue's, a warning (stderr and --json) says the gate will refuse it as champion there.")
+
 
 def add_arguments(p) -> None:
     from hftlab.commands.common import add_common
 
     add_common(p)
     p.add_argument("--data", metavar="PATH", help="candle CSV(.gz) or Parquet of bars (default: simulator bars)")
+    g = p.add_argument_group("data world", WORLD_HELP)
+    g.add_argument("--data-world", choices=WORLDS,
+                   help="whose market --data shows: a candle CSV is okx unless this says sim; a Parquet records "
+                        "its own (this may not contradict it) or needs this")
     p.add_argument("--symbol", help="instrument (picks a series from a Parquet; names the run)")
     p.add_argument("--timeframe", help="bar timeframe, e.g. 1m (picks a series from a Parquet; names the run)")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
@@ -46,13 +69,16 @@ def run(args) -> int:
     settings = load_settings(args)
     log = logging.getLogger("hftlab.models")
     from hftlab.models.experiment import Options
-    from hftlab.models.train import SimControls, load_bars, train
+    from hftlab.models.train import SimControls, data_world, load_bars, train
 
     try:
         opts = Options(n_folds=args.folds, test_fraction=args.test_fraction, train_stride=args.stride,
                        permuted_control=not args.no_permuted_control)
         if args.data:
             bars, source = load_bars(args.data, symbol=args.symbol, timeframe=args.timeframe)
+            source["world"] = data_world(source, args.data_world)
+        elif args.data_world:
+            raise ValueError("--data-world describes --data (simulator bars are the sim world)")
         else:
             from hftlab.models.sanity import sim_bars
 
@@ -62,18 +88,20 @@ def run(args) -> int:
                      symbol, sim_cfg.seed, sim_cfg.signal_strength)
             bars = sim_bars(seed=sim_cfg.seed, signal_strength=sim_cfg.signal_strength,
                             seconds=args.sim_data_seconds, inst_id=symbol)
-            source = {"path": "simulator", "symbol": symbol, "timeframe": "1s",
+            source = {"path": "simulator", "symbol": symbol, "timeframe": "1s", "world": "sim", "venue": "sim",
                       "signal_strength": sim_cfg.signal_strength, "seed": sim_cfg.seed}
         if args.max_rows:
             bars = bars.iloc[-args.max_rows:].reset_index(drop=True)
-        summary = train(bars, settings, source=source, options=opts,
-                        sim=SimControls(seconds=args.sim_controls, signal_strength=args.sim_strength),
+        summary = train(bars, settings.model, settings.mlflow, venue_world=settings.venue.world, source=source,
+                        options=opts, sim=SimControls(seconds=args.sim_controls, signal_strength=args.sim_strength),
                         progress=not args.no_progress and sys.stderr.isatty())
     except (ValueError, FileNotFoundError) as e:
         print(f"hftlab train: {e}", file=sys.stderr)
         return 2
     if summary is None:  # a DDP rank other than 0
         return 0
+    for warning in summary["warnings"]:
+        print(f"hftlab train: {summary['model_name']} version {summary['model_version']} {warning}", file=sys.stderr)
     if args.json:
         sys.stdout.write(json.dumps(summary, default=str) + "\n")
     else:

@@ -29,6 +29,7 @@ features count bars, not seconds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -147,3 +148,12 @@ class FeatureSpec:
     def from_json(cls, text: str) -> FeatureSpec:
         return cls.from_dict(json.loads(text))
 
+
+def spec_hash(spec: FeatureSpec) -> str:
+    """A stable fingerprint of a spec: SHA-256 (hex) of its canonical JSON (`to_dict`, keys sorted, no
+    whitespace). Equal for specs that compute the same features in the same order, in any process;
+    it changes with any parameter, and with SPEC_VERSION or the names this code derives. A model
+    records it (MLflow tag `hftlab.feature_spec_hash`) so that a runtime computing other features
+    can refuse it, and the promotion gate never compares models fed different features."""
+    canonical = json.dumps(spec.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()

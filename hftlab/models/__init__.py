@@ -11,6 +11,8 @@ Modules (import the one you need; none is imported by `import hftlab`, and only 
 - experiment: the side-by-side walk-forward evaluation with the permuted-label control
 - sanity: simulator controls (no signal planted / signal planted)
 - tracking: MLflow logging and registry aliases (imports mlflow)
+- provenance: what a model was trained on (world, venue, symbol, timeframe, feature-spec hash) as
+  MLflow tags, and the bars-file metadata that says a file's world
 - config: the `model` and `mlflow` sections
 - train: a training run (`hftlab train`)
 - predictor, fastpath: the live predictor (`load_champion`, `load_model`) and its numba kernel

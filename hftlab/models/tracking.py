@@ -78,9 +78,10 @@ def pip_requirements() -> list[str]:
 
 
 def log_signal_model(signal_net, example: np.ndarray, bundle_json: str, model_name: str | None,
-                     workdir: Path) -> tuple[str, str | None]:
-    """Log the model into the active run (and register a version of `model_name` when given).
-    Returns (model URI, registered version or None)."""
+                     workdir: Path, tags: dict[str, str] | None = None) -> tuple[str, str | None]:
+    """Log the model into the active run (and register a version of `model_name` when given, with
+    `tags` on the version from its creation: hftlab.models.provenance). Returns (model URI,
+    registered version or None)."""
     mlflow = import_mlflow()
     import mlflow.pytorch
     import torch
@@ -104,6 +105,7 @@ def log_signal_model(signal_net, example: np.ndarray, bundle_json: str, model_na
         pip_requirements=pip_requirements(),
         extra_files=[str(bundle), str(net_json)],
         registered_model_name=model_name,
+        tags=tags,
     )
     mlflow.log_artifact(str(bundle))
     mlflow.log_artifact(str(net_json))

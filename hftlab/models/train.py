@@ -1,13 +1,21 @@
 """A training run: bars in, an evaluated and registered model out, everything in MLflow.
 
-    summary = train(bars, settings, source={"path": ..., "symbol": ..., "timeframe": ...})
+    bars, source = load_bars(path)
+    source["world"] = data_world(source)        # whose market: sim | okx (hftlab.models.provenance)
+    summary = train(bars, settings.model, settings.mlflow, venue_world=settings.venue.world, source=source)
 
 1. features and labels (hftlab.features), walk-forward folds (hftlab.models.data);
 2. the evaluation of hftlab.models.experiment (LSTM and baselines side by side, out of sample,
    permuted-label control), optionally the simulator controls (hftlab.models.sanity);
 3. into one MLflow run: parameters, per-epoch metrics, out-of-sample metrics, the report (JSON and
    PNG), the FeatureSpec + normaliser bundle, and the last fold's model as a SignalNet, registered
-   as a new version of `mlflow.model_name`. Setting the `champion` alias is the promotion gate's job.
+   as a new version of `mlflow.model_name`, the version and the run tagged with the data's
+   provenance (world, venue, symbol, timeframe, feature-spec hash: hftlab.models.provenance).
+   Setting the `champion` alias is the promotion gate's job.
+
+The version goes into the configured registry whatever the data's world; when that world is not
+the venue's (`venue_world`), or the provenance lacks a fact, the summary's `warnings` say that the
+gate will refuse it as champion there.
 
 Returns the JSON-serialisable summary `hftlab train --json` prints. Under DDP only rank 0 talks to
 MLflow; other ranks return None.
@@ -28,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from hftlab.models.experiment import Options, plan, run_experiment
+from hftlab.models.provenance import Provenance, check_world, metadata_world, world_mismatch
 
 log = logging.getLogger("hftlab.models")
 
@@ -50,7 +59,9 @@ def load_bars(path: str | Path, *, symbol: str | None = None, timeframe: str | N
     (hftlab.domain.market.Bar columns; with several series, symbol and timeframe pick one).
 
     Sorted by ts_ms, duplicates dropped, and missing bars on the regular grid inserted as NaN rows
-    (features count bars: a gap must reset the indicators, not be skipped). Returns (bars, info)."""
+    (features count bars: a gap must reset the indicators, not be skipped). Returns (bars, info):
+    path, symbol, timeframe, and the `world` / `venue` a Parquet records in its schema metadata
+    (hftlab.models.provenance.bars_metadata; absent when it records none: see `data_world`)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such data file: {path}")
@@ -61,6 +72,9 @@ def load_bars(path: str | Path, *, symbol: str | None = None, timeframe: str | N
     if name.endswith((".csv", ".csv.gz")):
         df = pd.read_csv(path)
     elif name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        info.update(metadata_world(pq.read_schema(path).metadata))
         df = pd.read_parquet(path)
         for col, want in (("inst_id", symbol), ("timeframe", timeframe)):
             if col in df.columns:
@@ -93,6 +107,37 @@ def load_bars(path: str | Path, *, symbol: str | None = None, timeframe: str | N
     return df, info
 
 
+def data_world(info: dict, override: str | None = None) -> str:
+    """The world of bars `load_bars` read (`info`): the one a Parquet records; a candle CSV is
+    external OKX market data, `okx`, unless `override` says otherwise (a CSV made from the
+    simulator); a Parquet recording none needs `override`. An override contradicting a recorded
+    world is a ValueError, as is an override that is not a world."""
+    path, recorded = info.get("path"), info.get("world")
+    if override is not None:
+        check_world(override, "--data-world")
+        if recorded is not None and override != recorded:
+            raise ValueError(f"{path} records world {recorded!r} in its metadata; --data-world {override} "
+                             "contradicts it")
+        return override
+    if recorded is not None:
+        return check_world(recorded, str(path))
+    if str(path).lower().endswith((".csv", ".csv.gz")):
+        return "okx"
+    raise ValueError(f"{path} does not record whose market its bars are (no hftlab.world in its Parquet metadata): "
+                     "give --data-world sim|okx")
+
+
+def _warnings(prov: Provenance, venue_world: str) -> list[str]:
+    """Why the gate will refuse this model as champion of the configured venue, if it will."""
+    mismatch = world_mismatch(prov.world, venue_world)
+    why = [mismatch] if mismatch else []
+    missing = [k for k in prov.missing() if k != "world"]
+    if missing:
+        why.append(f"its {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not known "
+                   "(name the series: --symbol, --timeframe)")
+    return [f"registered, but the gate will refuse it as champion here: {reason}" for reason in why]
+
+
 def _headline(models: dict) -> dict:
     return {name: {**{k: r[k] for k in HEADLINE}, "beats_chance": r["beats_chance"],
                    "p_beats_chance": r["chance_test"]["p_greater"]} for name, r in models.items()}
@@ -120,18 +165,25 @@ def _verdicts(report: dict) -> list[str]:
     return lines
 
 
-def train(bars: pd.DataFrame, settings, *, source: dict | None = None, options: Options = Options(),
+def train(bars: pd.DataFrame, cfg, mlflow_cfg, *, venue_world: str, source: dict, options: Options = Options(),
           sim: SimControls = SimControls(), spec=None, progress: bool = False) -> dict | None:
+    """`cfg`: the `model` section (hftlab.models.config.ModelConfig); `mlflow_cfg`: the `mlflow` section
+    (MlflowConfig, its model name and paths resolved by hftlab.settings); `venue_world`: the world of
+    the configured venue (hftlab.settings.venue_world). `source`: what the bars are, as tags of the
+    run: path, symbol, timeframe, `world` (sim | okx, required), `venue` when known, anything else."""
     from hftlab.features import dump_bundle
+    from hftlab.features.spec import spec_hash
     from hftlab.models import tracking
     from hftlab.models.data import default_spec, last_complete_window, prepare
     from hftlab.models.lstm import SignalNet
     from hftlab.models.plot import plot_report
 
     t0 = time.perf_counter()
-    cfg = settings.model
-    source = dict(source or {})
+    source = dict(source)
     spec = spec or default_spec(bars)
+    prov = Provenance(world=check_world(source.get("world"), "training data"), venue=source.get("venue"),
+                      symbol=source.get("symbol"), timeframe=source.get("timeframe"), feature_spec_hash=spec_hash(spec))
+    check_world(venue_world, "venue_world")
     prep = prepare(bars, spec, cfg.horizon, cfg.dead_zone_bps)
     plan(prep, cfg, options)  # bad data or settings fail here, before MLflow is touched
     if not _is_rank_zero():
@@ -139,13 +191,13 @@ def train(bars: pd.DataFrame, settings, *, source: dict | None = None, options: 
         _evaluate(prep, cfg, options, sim, progress=False, fold_sink=None)
         return None
     mlflow = tracking.import_mlflow()
-    experiment_id = tracking.use_experiment(settings.mlflow)
-    name = settings.mlflow.model_name
+    experiment_id = tracking.use_experiment(mlflow_cfg)
+    name = mlflow_cfg.model_name
     run_name = "-".join(str(v) for v in (source.get("symbol"), source.get("timeframe")) if v) or None
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run, \
             tempfile.TemporaryDirectory(prefix="hftlab-train-") as tmp:
         tmp = Path(tmp)
-        mlflow.set_tags({f"hftlab.{k}": str(v) for k, v in source.items() if v is not None})
+        mlflow.set_tags({**{f"hftlab.{k}": str(v) for k, v in source.items() if v is not None}, **prov.tags()})
         mlflow.log_params({**tracking.flat_params("model", cfg.model_dump()),
                            **tracking.flat_params("eval", asdict(options)),
                            **tracking.flat_params("features", spec.to_dict()["params"]),
@@ -167,16 +219,20 @@ def train(bars: pd.DataFrame, settings, *, source: dict | None = None, options: 
         norm = out.normaliser
         signal_net = SignalNet(out.net, norm.center, norm.scale, norm.clip).eval()
         example = last_complete_window(prep, cfg.seq_len)[None]
-        model_uri, version = tracking.log_signal_model(signal_net, example, dump_bundle(spec, norm), name, tmp)
+        model_uri, version = tracking.log_signal_model(signal_net, example, dump_bundle(spec, norm), name, tmp,
+                                                       tags=prov.tags())
         run_id = run.info.run_id
     return {
         "run_id": run_id,
-        "experiment": settings.mlflow.experiment,
-        "tracking_uri": settings.mlflow.tracking_uri,
+        "experiment": mlflow_cfg.experiment,
+        "tracking_uri": mlflow_cfg.tracking_uri,
         "model_uri": model_uri,
         "model_name": name,
         "model_version": version,
         "champion_uri": f"models:/{name}@{tracking.CHAMPION}",
+        "provenance": prov.to_dict(),
+        "venue_world": venue_world,
+        "warnings": _warnings(prov, venue_world),
         "data": report["data"],
         "folds": [{"fold": f["fold"], "ts_ms": f["ts_ms"], "windows": f["windows"],
                    "balanced_accuracy": {m: r["balanced_accuracy"] for m, r in f["models"].items()}}

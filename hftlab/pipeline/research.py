@@ -11,7 +11,8 @@
 The run directory is the hand-off between notebooks (and pipeline steps):
 
     recording/        Parquet written by `hftlab collect` (raw frames and events)
-    bars.parquet      one series of bars (hftlab.domain.market.Bar columns + spread_bps at each close)
+    bars.parquet      one series of bars (hftlab.domain.market.Bar columns + spread_bps at each close), its
+                      world and venue in the schema metadata (hftlab.models.provenance.bars_metadata)
     collect.json      what was collected: venue, symbol, timeframe, speed, bars, the collector summary
     features.parquet  ts_ms, every feature of the spec, the label preview
     features.json     the FeatureSpec, label settings and rates
@@ -94,7 +95,8 @@ def collect(ctx: Context, *, duration_s: float, speed: float, signal_strength: f
     """`hftlab collect` in a child process (its own event loop, embedded Redis and, on the sim venue,
     the in-process simulator at `speed` x market time with `signal_strength` planted), trades and
     tickers of one symbol; then the bars of `timeframe` (empty intervals filled flat, so a quiet
-    second is a bar, not a gap) with the spread at each close, into bars.parquet."""
+    second is a bar, not a gap) with the spread at each close, into bars.parquet, which records the
+    venue's world (`save_bars`)."""
     rec = ctx.path("recording")
     env = {**os.environ,
            "HFTLAB__VENUE__SIM__SPEED": repr(float(speed)),
@@ -119,8 +121,10 @@ def collect(ctx: Context, *, duration_s: float, speed: float, signal_strength: f
     bars = recorded_bars(rec, symbol, timeframe)
     if len(bars) < 2:
         raise RuntimeError(f"the recording holds {len(bars)} {timeframe} bar(s) of {symbol}: collect for longer")
-    bars.to_parquet(ctx.path("bars"), index=False)
-    doc = {"venue": ctx.settings.venue.name, "symbol": symbol, "timeframe": timeframe, "duration_s": duration_s,
+    venue = ctx.settings.venue
+    save_bars(bars, ctx.path("bars"), world=venue.world, venue=venue.name)
+    doc = {"venue": venue.name, "world": venue.world, "symbol": symbol, "timeframe": timeframe,
+           "duration_s": duration_s,
            "speed": speed, "signal_strength": signal_strength, "seed": seed, "bars": len(bars),
            "market_seconds": (int(bars["ts_ms"].iloc[-1]) - int(bars["ts_ms"].iloc[0])) / 1000,
            "bars_path": str(ctx.path("bars")), "recording": str(rec),
@@ -128,6 +132,20 @@ def collect(ctx: Context, *, duration_s: float, speed: float, signal_strength: f
                                                    "reconnects", "parse_errors", "dropped")}}
     ctx.write_json("collect", doc)
     return doc
+
+
+def save_bars(bars: pd.DataFrame, path: Path, *, world: str, venue: str | None) -> Path:
+    """Bars to Parquet with whose market they show in the schema metadata, which training reads
+    back (hftlab.models.train.load_bars) and records on the model."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from hftlab.models.provenance import bars_metadata
+
+    table = pa.Table.from_pandas(bars, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **bars_metadata(world, venue)})
+    pq.write_table(table, path)
+    return path
 
 
 def recorded_bars(record_dir: Path, symbol: str, timeframe: str) -> pd.DataFrame:
@@ -182,18 +200,21 @@ def features(ctx: Context, *, horizon: int, dead_zone_bps: float) -> tuple[pd.Da
 # ----- 03 train -----------------------------------------------------------------------------------
 def train_model(ctx: Context, *, model: dict, options: dict) -> dict:
     """Train on bars.parquet with the spec of features.json (hftlab.models.train.train, logged and
-    registered in MLflow); `model` overrides fields of the `model` settings, `options` fields of
-    hftlab.models.experiment.Options. Writes train.json and report.png; returns the summary."""
+    registered in MLflow, tagged with the world bars.parquet records); `model` overrides fields of
+    the `model` settings, `options` fields of hftlab.models.experiment.Options. Writes train.json
+    and report.png; returns the summary."""
     from hftlab.features import FeatureSpec
     from hftlab.models.experiment import Options
-    from hftlab.models.train import load_bars, train
+    from hftlab.models.train import data_world, load_bars, train
 
     spec = FeatureSpec.from_dict(ctx.read_json("spec")["spec"])
     bars, source = load_bars(ctx.path("bars"))
+    source["world"] = data_world(source)
     cfg = ctx.settings.model
     for key, value in model.items():
         setattr(cfg, key, value)  # validated (validate_assignment)
-    summary = train(bars, ctx.settings, source=source, options=Options(**options), spec=spec)
+    summary = train(bars, cfg, ctx.settings.mlflow, venue_world=ctx.settings.venue.world, source=source,
+                    options=Options(**options), spec=spec)
     ctx.write_json("train", summary)
     return summary
 
@@ -216,10 +237,10 @@ def backtest_model(ctx: Context, cfg, *, baselines: bool = True):
     trained = ctx.read_json("train")
     reg = Registry.from_config(ctx.settings.mlflow)
     ref = reg.resolve(trained["model_version"])
-    comp = backtest(reg, ref, ctx.settings, cfg, baselines=baselines)
+    comp = backtest(reg, ref, cfg, baselines=baselines)
     plot_dir = ctx.run_dir / "backtest"
     doc = {"model": {"uri": ref.uri, "version": ref.version, "run_id": ref.run_id}, **comp.to_dict()}
-    doc["mlflow_run_id"] = log_comparison(ctx.settings, comp, kind="backtest", name=f"backtest-v{ref.version}",
+    doc["mlflow_run_id"] = log_comparison(ctx.settings.mlflow, comp, kind="backtest", name=f"backtest-v{ref.version}",
                                           tags={"hftlab.model": ref.uri}, plot_dir=plot_dir)
     doc["plots"] = sorted(str(p) for p in plot_dir.glob("*.png"))
     ctx.write_json("backtest", doc)
@@ -232,8 +253,8 @@ def promote_model(ctx: Context, backtest_cfg, promote_cfg) -> dict:
     from hftlab.backtest.registry import Registry
 
     trained = ctx.read_json("train")
-    doc = promote(Registry.from_config(ctx.settings.mlflow), trained["model_version"], ctx.settings, backtest_cfg,
-                  promote_cfg, plot_dir=ctx.run_dir / "promote")
+    doc = promote(Registry.from_config(ctx.settings.mlflow), trained["model_version"], backtest_cfg, promote_cfg,
+                  ctx.settings.mlflow, venue_world=ctx.settings.venue.world, plot_dir=ctx.run_dir / "promote")
     ctx.write_json("promote", doc)
     return doc
 

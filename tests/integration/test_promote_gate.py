@@ -3,8 +3,10 @@
 The bars follow an AR(1) return process (returns persist), so a SignalNet that reads the newest
 1-bar return and bets on its sign makes money, one betting against it loses, and one reading the
 15-bar return sits in between. Each model is logged and registered the way `hftlab train` does it
-(tracking.log_signal_model, with the run's report.json and data tags), with its weights set so
-that P(up) - P(down) follows the chosen feature.
+(tracking.log_signal_model, with the run's report.json, data tags and provenance tags on the
+version), with its weights set so that P(up) - P(down) follows the chosen feature. The provenance
+is set by hand too: which world, series and features a model claims decides what the gate may
+compare it with.
 """
 
 import argparse
@@ -18,9 +20,12 @@ import torch
 from hftlab.backtest.config import BacktestConfig, PromoteConfig
 from hftlab.backtest.promote import promote
 from hftlab.backtest.registry import Registry
+from hftlab.core.config import CONFIG_DIR
 from hftlab.features import FeatureSpec, Normaliser, dump_bundle
+from hftlab.features.spec import spec_hash
 from hftlab.models.lstm import AttentionLSTM, NetConfig, SignalNet
-from hftlab.settings import Settings
+from hftlab.models.provenance import Provenance
+from hftlab.settings import Settings, load_config
 
 N, TEST = 1500, 300
 NAME = "gate-test"
@@ -30,6 +35,8 @@ BT = BacktestConfig()  # OKX taker fee 0.1%, 1 bp slippage, 1% stop
 # the floor is lowered so that the head-to-head path is reached with a losing candidate; the default
 # floor (0) has its own tests (tests/unit/backtest/test_gate.py)
 GATE = PromoteConfig(metric="sharpe", margin=0.5, min_trades=5, max_drawdown_pct=100.0, min_metric=-1e9)
+# what `hftlab train` records for these bars on the simulator
+SIM_X = Provenance(world="sim", venue="sim", symbol="X-USDT", timeframe="1m", feature_spec_hash=spec_hash(SPEC))
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +83,14 @@ def signal_net(feature: int | None, sign: float) -> SignalNet:
     return SignalNet(net.eval(), norm.center, norm.scale, None).eval(), norm
 
 
-def register(world, tmp_path, feature, sign, *, control_passed=True) -> str:
-    """A run as `hftlab train` leaves it: data tags, report.json, a registered SignalNet. Returns its version."""
+def register(world, tmp_path, feature, sign, *, control_passed=True, provenance=SIM_X, settings=None) -> str:
+    """A run as `hftlab train` leaves it: data tags, report.json, a SignalNet registered as a version
+    of the settings' model name (default: the world fixture's) with its provenance tags. Returns
+    (version, run id)."""
     from hftlab.models import tracking
 
-    settings, path, bars = world
+    default, path, bars = world
+    settings = settings or default
     exp = tracking.use_experiment(settings.mlflow)
     mlflow = tracking.import_mlflow()
     net, norm = signal_net(feature, sign)
@@ -88,17 +98,20 @@ def register(world, tmp_path, feature, sign, *, control_passed=True) -> str:
     report = {"folds": [{"ts_ms": {"test_start": int(ts[N - TEST]), "test_end": int(ts[-1])}}],
               "controls": {"permuted_labels": {"passed": control_passed, "what": "labels permuted: at chance"}}}
     with mlflow.start_run(experiment_id=exp) as run:
-        mlflow.set_tags({"hftlab.path": str(path), "hftlab.symbol": "X-USDT", "hftlab.timeframe": "1m"})
+        mlflow.set_tags({"hftlab.path": str(path), "hftlab.symbol": "X-USDT", "hftlab.timeframe": "1m",
+                         **provenance.tags()})
         (tmp_path / "report.json").write_text(json.dumps(report))
         mlflow.log_artifact(str(tmp_path / "report.json"))
         example = np.zeros((1, 4, len(SPEC.names)), dtype=np.float32)
-        _uri, version = tracking.log_signal_model(net, example, dump_bundle(SPEC, norm), NAME, tmp_path / "model")
+        _uri, version = tracking.log_signal_model(net, example, dump_bundle(SPEC, norm), settings.mlflow.model_name,
+                                                  tmp_path / "model", tags=provenance.tags())
     return version, run.info.run_id
 
 
-def gate(world, candidate, **kw):
-    settings = world[0]
-    return promote(Registry.from_config(settings.mlflow), candidate, settings, BT, GATE, **kw)
+def gate(world, candidate, settings=None, **kw):
+    settings = settings or world[0]
+    return promote(Registry.from_config(settings.mlflow), candidate, BT, GATE, settings.mlflow,
+                   venue_world=settings.venue.world, **kw)
 
 
 def test_first_model_rule_then_worse_refused_then_better_promoted(world, tmp_path):
@@ -106,6 +119,7 @@ def test_first_model_rule_then_worse_refused_then_better_promoted(world, tmp_pat
     reg = Registry.from_config(settings.mlflow)
 
     flat, _ = register(world, tmp_path, None, 0.0)
+    assert reg.provenance(reg.resolve(flat)) == SIM_X  # the reader gives back what training recorded
     d = gate(world, flat)
     assert not d["promoted"] and "failed trades" in d["reason"] and d["champion"] is None
     assert reg.alias("champion") is None  # no champion until a model passes the checks
@@ -153,6 +167,56 @@ def test_a_leaking_pipeline_is_refused_however_good_and_dry_run_touches_nothing(
     dry = gate(world, fine, dry_run=True)
     assert dry["dry_run"] and "promotion.decision" not in reg.client.get_model_version(NAME, fine).tags
     assert reg.alias("champion") == before
+
+
+def test_a_sim_trained_model_is_refused_as_champion_for_okx_live(world, tmp_path):
+    d = tmp_path / "okx-live"
+    store = {"HFTLAB__MLFLOW__TRACKING_URI": f"sqlite:///{d}/mlflow.db", "HFTLAB__MLFLOW__ARTIFACT_LOCATION": str(d / "art")}
+    settings = load_config([CONFIG_DIR / "okx-live.yaml"], environ=store)
+    assert (settings.venue.name, settings.venue.world, settings.mlflow.model_name) == (
+        "okx-live", "okx", "hftlab-signal-okx")
+    reg = Registry.from_config(settings.mlflow)
+    # trained on simulator bars but registered under the okx name (as `hftlab train` does with this config)
+    sim_trained, _ = register(world, tmp_path, RET_1, 1.0, settings=settings)
+    assert reg.provenance(reg.resolve(sim_trained)).world == "sim"
+    decision = gate(world, sim_trained, settings=settings)
+    assert not decision["promoted"]
+    assert decision["reason"] == "not promoted: trained on sim data, this venue trades the okx world"
+    assert decision["metrics"]["candidate"]["sharpe"] > 1  # it would have won on merit
+    assert reg.alias("champion") is None
+    tags = reg.client.get_model_version("hftlab-signal-okx", sim_trained).tags
+    assert tags["promotion.decision"] == "refused" and "this venue trades the okx world" in tags["promotion.reason"]
+    assert tags["promotion.venue_world"] == "okx" and "world=FAILED" in tags["promotion.checks"]
+
+    # the same model trained on OKX data of the same series is promoted: the world alone refused it
+    okx = Provenance(**{**SIM_X.to_dict(), "world": "okx", "venue": "okx-live"})
+    okx_trained, _ = register(world, tmp_path, RET_1, 1.0, settings=settings, provenance=okx)
+    assert gate(world, okx_trained, settings=settings)["promoted"]
+    assert reg.alias("champion").version == okx_trained
+
+
+def test_a_candidate_of_another_timeframe_or_feature_spec_is_never_compared(world, tmp_path):
+    settings = world[0].model_copy(update={"mlflow": world[0].mlflow.model_copy(update={"model_name": "gate-compare"})})
+    reg = Registry.from_config(settings.mlflow)
+    champion, _ = register(world, tmp_path, RET_15, 1.0, settings=settings)
+    assert gate(world, champion, settings=settings)["promoted"]
+
+    other_spec = spec_hash(FeatureSpec(flow_window=0, book_levels=0, rsi_period=10))
+    for changes, shown in (({"timeframe": "1s"}, "timeframe 1s vs 1m"),
+                           ({"feature_spec_hash": other_spec},
+                            f"feature spec {other_spec[:12]} vs {SIM_X.feature_spec_hash[:12]}")):
+        strong, _ = register(world, tmp_path, RET_1, 1.0, settings=settings,
+                             provenance=Provenance(**{**SIM_X.to_dict(), **changes}))
+        d = gate(world, strong, settings=settings)
+        assert not d["promoted"] and d["reason"] == f"not promoted: cannot compare: candidate vs champion: {shown}"
+        assert "champion" not in d["metrics"]  # not backtested against a model it cannot be compared with
+        assert reg.alias("champion").version == champion
+        assert "cannot compare" in reg.client.get_model_version("gate-compare", strong).tags["promotion.reason"]
+
+    same, _ = register(world, tmp_path, RET_1, 1.0, settings=settings)
+    d = gate(world, same, settings=settings)
+    assert d["promoted"] and "beats the champion" in d["reason"], d["reason"]
+    assert d["provenance"] == {"candidate": SIM_X.to_dict(), "champion": SIM_X.to_dict()}
 
 
 def _cli(module, argv):

@@ -17,18 +17,19 @@ def trained(tmp_path_factory):
 
     from hftlab.models.experiment import Options
     from hftlab.models.sanity import sim_bars
-    from hftlab.models.train import load_bars, train
+    from hftlab.models.train import data_world, load_bars, train
 
     torch.set_num_threads(1)
     d = tmp_path_factory.mktemp("trained")
     path = d / "BTC-USDT_1s_sim.parquet"
     sim_bars(seed=5, signal_strength=1.0, seconds=1500).to_parquet(path, index=False)
     bars, info = load_bars(path)
+    info["world"] = data_world(info, "sim")  # simulator bars, in a Parquet that does not say so
     settings = Settings.model_validate({
         "mlflow": {"tracking_uri": f"sqlite:///{d}/mlflow.db", "artifact_location": str(d / "artifacts")},
         "model": {"hidden_size": 8, "num_layers": 1, "seq_len": 16, "batch_size": 64, "max_epochs": 2,
                   "horizon": 5, "dead_zone_bps": 0.5, "accelerator": "cpu"}})
-    summary = train(bars, settings, source=info,
+    summary = train(bars, settings.model, settings.mlflow, venue_world=settings.venue.world, source=info,
                     options=Options(n_folds=1, test_fraction=0.25, n_shifts=100, permuted_control=False))
     return settings, bars, summary
 
@@ -66,7 +67,7 @@ def test_backtest_of_the_run_on_its_test_block_beside_its_baselines(trained):
     settings, bars, summary = trained
     reg = Registry.from_config(settings.mlflow)
     ref = reg.resolve(summary["model_version"])
-    comp = backtest(reg, ref, settings, BacktestConfig(threshold=0.0))
+    comp = backtest(reg, ref, BacktestConfig(threshold=0.0))
     assert set(comp.strategies) == {ref.label, "majority", "logistic", "gbt", "buy_and_hold"}
     assert comp.window.what.startswith("out-of-sample test block")
     assert comp.window.start_ms == summary["folds"][-1]["ts_ms"]["test_start"]

@@ -37,8 +37,15 @@ def test_train_cli_evaluates_logs_registers_and_serves(shared_data, tmp_path, mo
         monkeypatch.setenv(k, v)
     rc = _run_cli(["--data", str(shared_data / "okx" / "candles" / CSV), "--json", "--max-rows", "6000",
                    "--folds", "2", "--no-progress", "--sim-controls", "0"])
-    summary = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr()
+    summary = json.loads(out.out)
     assert rc == 0, summary["verdicts"]
+
+    # OKX candles trained on the default (simulator) venue: registered there, and said to be useless there
+    refusal = ("registered, but the gate will refuse it as champion here: trained on okx data, "
+               "this venue trades the sim world")
+    assert summary["warnings"] == [refusal] and refusal in out.err
+    assert summary["model_name"] == "hftlab-signal-sim" and summary["venue_world"] == "sim"
 
     # every model side by side, out of sample, with a chance test
     assert set(summary["metrics"]) == {"lstm", "majority", "logistic", "gbt"}
@@ -74,6 +81,17 @@ def test_train_cli_evaluates_logs_registers_and_serves(shared_data, tmp_path, mo
     probs = predictor.predict_proba(raw[-16:])
     assert probs.shape == (3,) and probs.sum() == pytest.approx(1, abs=1e-5)
 
+    # the version and the run record what it was trained on, its features included
+    from hftlab.features.spec import spec_hash
+
+    provenance = {"hftlab.world": "okx", "hftlab.symbol": "BTC-USDT-SWAP", "hftlab.timeframe": "1m",
+                  "hftlab.feature_spec_hash": spec_hash(predictor.spec)}
+    version_tags = client.get_model_version(summary["model_name"], "1").tags
+    assert {k: version_tags.get(k) for k in provenance} == provenance and "hftlab.venue" not in version_tags
+    assert provenance.items() <= run.data.tags.items()
+    assert summary["provenance"] == {"world": "okx", "venue": None, "symbol": "BTC-USDT-SWAP", "timeframe": "1m",
+                                     "feature_spec_hash": spec_hash(predictor.spec)}
+
 
 def test_same_seed_same_metrics(candles_small):
     from hftlab.models.config import ModelConfig
@@ -96,3 +114,23 @@ def candles_small(shared_data):
     bars, _ = load_bars(shared_data / "okx" / "candles" / CSV)
     bars = bars.iloc[:3000].reset_index(drop=True)
     return prepare(bars, default_spec(bars), horizon=10, dead_zone_bps=2.0)
+
+
+def test_a_data_world_that_cannot_be_known_or_contradicts_the_file_is_bad_input(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    from hftlab.pipeline.research import save_bars
+
+    monkeypatch.setenv("HFTLAB__MLFLOW__TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    bars = pd.DataFrame({"ts_ms": 1000 * np.arange(50), "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0,
+                         "volume": 1.0})
+    bars.to_parquet(tmp_path / "anonymous.parquet", index=False)
+    save_bars(bars, tmp_path / "recorded.parquet", world="sim", venue="sim")
+    for argv, says in ((["--data-world", "okx"], "--data-world describes --data"),
+                       (["--data", str(tmp_path / "anonymous.parquet")], "give --data-world sim|okx"),
+                       (["--data", str(tmp_path / "recorded.parquet"), "--data-world", "okx"],
+                        "records world 'sim' in its metadata; --data-world okx contradicts it")):
+        assert _run_cli([*argv, "--json", "--no-progress"]) == 2
+        out = capsys.readouterr()
+        assert says in out.err and out.out == ""
+    assert not (tmp_path / "mlflow.db").exists()  # refused before MLflow is touched

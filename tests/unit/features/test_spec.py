@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hftlab.features import FeatureSpec
+from hftlab.features.spec import spec_hash
 
 specs = st.builds(
     FeatureSpec,
@@ -83,3 +84,17 @@ def test_a_spec_from_another_feature_version_is_refused():
 def test_invalid_parameters(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         FeatureSpec(**kwargs)
+
+
+def test_spec_hash_is_stable_across_processes_and_versions():
+    # pinned: every registered model records this hash; if it changes, the change is a new feature
+    # version (SPEC_VERSION) and no model of the old one may be served by the new code
+    assert spec_hash(FeatureSpec()) == "e9771d074f16c5a8b15460e6bea6766616a2e080e54a60c8e178ad9764663f5c"
+    assert spec_hash(FeatureSpec(return_horizons=[1, 5, 15], bb_nbdev=2)) == spec_hash(FeatureSpec())
+
+
+@settings(max_examples=100, deadline=None)
+@given(spec=specs, other=specs)
+def test_spec_hash_is_equal_exactly_for_equal_specs(spec, other):
+    assert spec_hash(FeatureSpec.from_json(spec.to_json())) == spec_hash(spec)
+    assert (spec_hash(spec) == spec_hash(other)) == (spec == other)

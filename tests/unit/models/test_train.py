@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hftlab.models.train import load_bars
+from hftlab.models.train import data_world, load_bars
 
 CSV = "BTC-USDT-SWAP_1m_2026-01-01_2026-01-16.csv"
 
@@ -55,3 +55,33 @@ def test_bad_inputs_say_what_is_wrong(tmp_path):
     pd.DataFrame({"ts_ms": [1], "close": [1.0]}).to_csv(tmp_path / "b.csv", index=False)
     with pytest.raises(ValueError, match="lacks column"):
         load_bars(tmp_path / "b.csv")
+
+
+def test_the_data_world_candle_csvs_are_okx_a_parquet_says_its_own(shared_data, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from hftlab.models.provenance import bars_metadata
+
+    _bars, info = load_bars(shared_data / "okx" / "candles" / CSV)
+    assert "world" not in info and data_world(info) == "okx"  # external OKX market data
+    assert data_world(info, "sim") == "sim"  # a CSV made from the simulator
+    with pytest.raises(ValueError, match="not a world"):
+        data_world(info, "okx-live")
+
+    df = pd.DataFrame({"ts_ms": 1000 * np.arange(5), "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 1.0})
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table.replace_schema_metadata({**table.schema.metadata, **bars_metadata("sim", "sim")}),
+                   tmp_path / "recorded.parquet")
+    _bars, info = load_bars(tmp_path / "recorded.parquet")
+    assert (info["world"], info["venue"]) == ("sim", "sim") and data_world(info) == "sim"
+    assert data_world(info, "sim") == "sim"
+    with pytest.raises(ValueError, match="records world 'sim' in its metadata; --data-world okx contradicts it"):
+        data_world(info, "okx")
+
+    df.to_parquet(tmp_path / "anonymous.parquet", index=False)
+    _bars, info = load_bars(tmp_path / "anonymous.parquet")
+    with pytest.raises(ValueError, match=r"give --data-world sim\|okx"):
+        data_world(info)
+    assert data_world(info, "okx") == "okx"
+

@@ -38,6 +38,22 @@ async def test_recorded_bars_carry_the_spread_at_each_close(tmp_path):
     assert bars["spread_bps"][3] == pytest.approx(0.10 / 100.05 * 1e4)
 
 
+def test_saved_bars_say_whose_market_they_show_and_training_reads_it(tmp_path):
+    from dataclasses import asdict
+
+    import pandas as pd
+
+    from hftlab.models.train import data_world, load_bars
+
+    bars = pd.DataFrame([asdict(bar(k)) for k in range(5)])
+    bars["spread_bps"] = 1.0
+    path = research.save_bars(bars, tmp_path / "bars.parquet", world="okx", venue="okx-demo")
+    loaded, info = load_bars(path)
+    assert (info["world"], info["venue"], info["symbol"], info["timeframe"]) == ("okx", "okx-demo", "BTC-USDT", "1s")
+    assert data_world(info) == "okx" and len(loaded) == 5
+    assert pd.read_parquet(path)["spread_bps"].tolist() == [1.0] * 5
+
+
 def test_context_defaults_and_the_run_directory_contract(tmp_path, monkeypatch):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"system: {{data_dir: {tmp_path / 'var'}, log_level: WARNING}}\n")
