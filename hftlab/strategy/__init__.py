@@ -8,8 +8,17 @@ Modules (none is imported by `import hftlab`):
   form for the live hot path (`SignalRule.step`: O(1) per bar, pure Python, numba never imported);
   tests/unit/strategy/test_rule.py holds them equal.
 
-The live signal pipeline lands here next, beside the rule and in the same two forms: filters
-(which decisions are trusted) and sizing (how much to hold). The rule therefore answers only the
-direction, from the edge; a sizing function takes what the rule decided and the edge it decided
-on (`edge_of(proba)`, `SignalRule.step_edge(edge)`) and never reaches into the rule's state.
+- sizing: how much to hold, by conviction and volatility (`notional` live, `notional_batch` for the
+  backtest; the same arithmetic, held equal by a test)
+- filters: which live decisions are trusted (incomplete window, book, confidence, cooldown,
+  RSI/MACD/Bollinger regime agreement); they only ever flatten
+- accuracy: realised accuracy of the predicted direction over a rolling window
+- signal: the live pipeline of one instrument, closed bar -> features -> model -> rule -> filters ->
+  sized target
+- quoting: target -> orders in an execution style (taker IOC with a cap, maker post-only re-quoted
+  by amend)
+- config: the `strategy:` section
+
+The rule answers only the direction, from the edge; sizing takes the edge the rule decided on
+(`edge_of(proba)`, `SignalRule.step_edge(edge)`) and never reaches into the rule's state.
 """
