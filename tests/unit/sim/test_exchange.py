@@ -414,14 +414,8 @@ def test_cancel_pending_by_tag_then_all(still, order, orders_of):
     assert ex.cancel_pending("k") == []
 
 
-def _with_swap(tst, balances=None) -> SimExchange:
-    """The still market with a still swap on it, TST-USDT-SWAP (ctVal 1, lot 0.01)."""
-    swap = Instrument("TST-USDT-SWAP", 79, "SWAP", "TST", "USDT", "0.1", "0.01", "0.01", tst.profile, ct_val="1")
-    return SimExchange([tst, swap], seed=3, initial_balances=balances or {"USDT": "10000"})
-
-
-def test_cancel_all_after_leaves_positions(tst):
-    ex = _with_swap(tst)
+def test_cancel_all_after_leaves_positions(tst, tsw):
+    ex = SimExchange([tst, tsw], seed=3, initial_balances={"USDT": "10000"})
     ex.place_order("k", {"instId": "TST-USDT-SWAP", "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "2"})
     ex.place_order("k", {"instId": "TST-USDT-SWAP", "tdMode": "cross", "side": "sell", "ordType": "limit",
                          "px": "104", "sz": "1"})
@@ -429,8 +423,8 @@ def test_cancel_all_after_leaves_positions(tst):
     assert [p["pos"] for p in ex.positions("k")] == ["2"]
 
 
-def test_liquidation_moves_the_position_without_an_order_update(tst):
-    ex = _with_swap(tst)
+def test_liquidation_moves_the_position_without_an_order_update(tst, tsw):
+    ex = SimExchange([tst, tsw], seed=3, initial_balances={"USDT": "10000"})
     ex.place_order("k", {"instId": "TST-USDT-SWAP", "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "2"})
     ex.take_private_events("k")
     [half] = ex.liquidate("TST-USDT-SWAP", 0.5)
@@ -440,7 +434,8 @@ def test_liquidation_moves_the_position_without_an_order_update(tst):
     [pos] = [r for ch, r in events if ch == "positions"]
     assert (pos["pos"], pos["tradeId"]) == ("1", half["tradeId"])
     [bp] = [r for ch, r in events if ch == "balance_and_position"]
-    assert bp["eventType"] == "liquidation" and bp["trades"] == [{"instId": "TST-USDT-SWAP", "tradeId": half["tradeId"]}]
+    assert bp["eventType"] == "liquidation"
+    assert bp["trades"] == [{"instId": "TST-USDT-SWAP", "tradeId": half["tradeId"]}]
     assert [p["pos"] for p in bp["posData"]] == ["1"] and [b["ccy"] for b in bp["balData"]] == ["USDT"]
     [full] = ex.liquidate("TST-USDT-SWAP")
     assert int(full["tradeId"]) < int(half["tradeId"])                  # venue trade ids count down
@@ -482,8 +477,8 @@ def test_fills_history_and_pushes(still, order, touch):
     assert (maker["execType"], maker["count"], maker["clOrdId"], maker["fillSz"]) == ("M", "1", "0", "1")
 
 
-def test_balance_and_position_snapshot_has_non_zero_balances_and_positions(tst):
-    ex = _with_swap(tst, {"USDT": "10000", "TST": "0"})
+def test_balance_and_position_snapshot_has_non_zero_balances_and_positions(tst, tsw):
+    ex = SimExchange([tst, tsw], seed=3, initial_balances={"USDT": "10000", "TST": "0"})
     snap = ex.balance_and_position("k")
     assert snap["eventType"] == "snapshot" and snap["posData"] == [] and snap["trades"] == []
     assert snap["balData"] == [{"ccy": "USDT", "cashBal": "10000", "uTime": snap["balData"][0]["uTime"]}]

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from hftlab.sim import codes, validation
 from hftlab.sim.exchange import SimExchange
-from hftlab.sim.instruments import Instrument
 from hftlab.sim.validation import Rejected
 
 ORDER = {"instId": "TST-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit", "px": "99.9", "sz": "1"}
@@ -168,9 +167,8 @@ def test_amend_checks(tst):
     ("SWAP", "limit", "base_ccy", False), ("SWAP", "market", "quote_ccy", False),
     ("SPOT", "limit", "", True), ("SWAP", "market", "", True),
 ])
-def test_tgt_ccy_where_okx_takes_it(tst, inst_type, ord_type, tgt, ok):
-    swap = Instrument("TST-USDT-SWAP", 78, "SWAP", "TST", "USDT", "0.1", "1", "1", tst.profile, ct_val="0.1")
-    inst = tst if inst_type == "SPOT" else swap
+def test_tgt_ccy_where_okx_takes_it(tst, tsw, inst_type, ord_type, tgt, ok):
+    inst = tst if inst_type == "SPOT" else tsw
     req = {**ORDER, "instId": inst.inst_id, "ordType": ord_type, "tgtCcy": tgt,
            "tdMode": "cash" if inst_type == "SPOT" else "cross"}
     assert validation.tgt_ccy_allowed(tgt, inst, ord_type) is ok
