@@ -258,10 +258,11 @@ class SimExchange:
             [p for _, p in sorted(acct.positions.items()) if p.pos], (), self.now_ms)
 
     # --- history ------------------------------------------------------------------------------------
-    def finished_orders(self, account: str) -> list[dict[str, Any]]:
-        """Records of the account's finished orders, newest (largest ordId) first; the history
-        windows (hftlab.sim.history) pick from them."""
-        done = sorted(self._closed.get(account, ()), key=lambda o: o.ord_id, reverse=True)
+    def finished_orders(self, account: str, since_ms: int = 0) -> list[dict[str, Any]]:
+        """Records of the account's orders that ended at or after `since_ms`, newest (largest ordId)
+        first; the history windows (hftlab.sim.history) pick from them."""
+        done = sorted((o for o in self._closed.get(account, ()) if o.u_time >= since_ms), key=lambda o: o.ord_id,
+                      reverse=True)
         return [self._order_record(o, fill=o.last_fill is not None) for o in done]
 
     def fills(self, account: str) -> list[dict[str, str]]:

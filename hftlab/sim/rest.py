@@ -271,6 +271,8 @@ class RestApi:
         return handler
 
     def _late_delivery(self, op: str, exp_time: str | None) -> float:
+        if trading.KIND[op] not in trading.EXPIRING:
+            return 0.0
         try:
             deadline = validation.exp_time(exp_time)
         except Rejected:
@@ -321,21 +323,22 @@ class RestApi:
         rows = history.select_orders(self.ex.pending_orders(account, q.get("instId") or None), q)
         return reply(page(rows, _ord_id, after, before, limit))
 
-    def _finished(self, request: web.Request, account: str, keep: Callable[[dict, int], bool]) -> web.Response:
+    def _finished(self, request: web.Request, account: str, window_ms: int,
+                  keep: Callable[[dict, int], bool]) -> web.Response:
         q = request.query
         if not q.get("instType"):
             return fail(codes.empty_param("instType"))
         after, before, limit = _cursors(q)
         _time_range(q)
         now = self.ex.now_ms
-        rows = history.select_orders([r for r in self.ex.finished_orders(account) if keep(r, now)], q)
-        return reply(page(rows, _ord_id, after, before, limit))
+        rows = [r for r in self.ex.finished_orders(account, since_ms=now - window_ms) if keep(r, now)]
+        return reply(page(history.select_orders(rows, q), _ord_id, after, before, limit))
 
     async def orders_history(self, request: web.Request, account: str, body: str) -> web.Response:
-        return self._finished(request, account, history.in_orders_history)
+        return self._finished(request, account, history.ORDERS_HISTORY_MS, history.in_orders_history)
 
     async def orders_history_archive(self, request: web.Request, account: str, body: str) -> web.Response:
-        return self._finished(request, account, history.in_archive)
+        return self._finished(request, account, history.ARCHIVE_MS, history.in_archive)
 
     def _fills(self, request: web.Request, account: str, window_ms: int, need_type: bool) -> web.Response:
         q = request.query

@@ -297,6 +297,8 @@ class WsGateway:
             self._run_trade(session, req, in_time)
 
     def _late_delivery(self, req: dict) -> float:
+        if trading.KIND[req["op"]] not in trading.EXPIRING:
+            return 0.0
         try:
             exp_time = validation.exp_time(req.get("expTime"))
         except Rejected:
