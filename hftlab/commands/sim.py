@@ -2,6 +2,8 @@
 
 Clients point at the printed REST and WebSocket URLs and sign with the simulator's credentials
 (the documented defaults hftlab.core.secrets.SIM_CREDENTIALS, or HFTLAB_API_KEY/SECRET/PASSPHRASE).
+With --tls the URLs are https/wss and the printed CA certificate is the one to trust (for most
+Python clients: SSL_CERT_FILE=<ca>).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="market and fault randomness (default venue.sim.seed)")
     p.add_argument("--speed", type=float, help="market seconds per wall second (default venue.sim.speed)")
     p.add_argument("--legacy-checksum", action="store_true", help="fill books checksums (OKX before 2026-06)")
+    p.add_argument("--tls", action="store_true",
+                   help="serve https/wss with a CA and certificate made at start-up (the CA path is printed)")
     p.add_argument("--scenario", metavar="FILE", help="YAML fault scenario (see config/scenarios/)")
     p.add_argument("--fault", action="append", default=[], metavar="SPEC",
                    help="inject a fault, e.g. drop,role=public,every_s=20 (repeatable; see hftlab.sim.scenario)")
@@ -49,6 +53,8 @@ def _sim_config(args: argparse.Namespace):
         overrides["scenario"] = Path(args.scenario).resolve()  # a command-line path is relative to the cwd
     if args.legacy_checksum:
         overrides["legacy_checksum"] = True
+    if args.tls:
+        overrides["tls"] = True
     try:
         sim = SimConfig.model_validate({**settings.venue.sim.model_dump(), **overrides})
     except ValidationError as e:
@@ -79,6 +85,8 @@ async def _serve(args: argparse.Namespace, settings, cfg) -> int:
         print(f"hftlab sim: REST {server.rest_url}", flush=True)
         for role in ("public", "business", "private"):
             print(f"hftlab sim: WS {role:<8} {server.ws_url(role)}", flush=True)
+        if server.ca_path is not None:
+            print(f"hftlab sim: TLS CA {server.ca_path} (trust it, e.g. SSL_CERT_FILE={server.ca_path})", flush=True)
         print(f"hftlab sim: credentials: {source}; instruments: {', '.join(server.exchange.instruments)}; "
               f"speed {cfg.speed:g}x; {len(faults.specs)} scheduled fault(s)", flush=True)
         print("hftlab sim: running; Ctrl-C to stop", flush=True)

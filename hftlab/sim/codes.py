@@ -43,6 +43,8 @@ WS_MIGRATED_TO_BUSINESS = (
     "refer to: https://www.okx.com/help-center/changes-to-v5-api-websocket-subscription-parameter-and-url",
 )
 WS_NOT_ON_BUSINESS = ("64002", "This channel is not supported by \"business\" URL. Please use \"public\" URL.")
+WS_FEE_TIER_TOO_LOW = ("64003", "Your trading fee tier doesn't meet the requirement to access this channel")
+WS_INTERNAL_ERROR = ("64007", "Operation {0} failed due to WebSocket internal error. Please try again later.")
 WS_NOTICE_UPGRADE = ("64008", "The connection will soon be closed for a service upgrade. Please reconnect.")
 
 CLOSE_LOGIN_FAILED = 4001
@@ -58,12 +60,17 @@ BATCH_ALL_FAILED = ("1", "All operations failed")  # top-level code of an op who
 BATCH_PARTIAL = ("2", "Bulk operation partially succeeded.")
 REST_SERVICE_UNAVAILABLE = ("50001", "Service temporarily unavailable. Please try again later.")
 REST_JSON_ERROR = ("50002", "JSON syntax error")
+# "does not mean that the request was successful or failed": the request may well have executed.
+REQUEST_TIMEOUT = ("50004", "API endpoint request timeout. (does not mean that the request was successful or failed, "
+                            "please check the request result).")
 RATE_LIMIT = ("50011", "Rate limit reached. Please refer to API documentation and throttle requests accordingly.")
 # Refusing at the REST gateway with HTTP 429, OKX words 50011 differently: its error table lists the
 # code once per HTTP status. The only code the simulator words by status.
 RATE_LIMIT_429 = (RATE_LIMIT[0], "Too Many Requests")
 REST_EMPTY_PARAM = ("50014", "Parameter {0} can not be empty.")
 REST_EITHER_PARAM = ("50015", "Either parameter {0} or {1} is required.")
+ORDER_EXPIRED = ("50037", "Order expired.")  # arrived after its expTime: not executed
+SUB_ACCOUNT_RATE_LIMIT = ("50061", "You've reached the maximum order rate limit for this account.")
 REST_TS_EXPIRED = ("50102", "Timestamp request expired.")
 REST_NO_KEY = ("50103", 'Request header "OK-ACCESS-KEY" cannot be empty.')
 REST_NO_PASSPHRASE = ("50104", 'Request header "OK-ACCESS-PASSPHRASE" cannot be empty.')
@@ -82,11 +89,15 @@ INSUFFICIENT_BALANCE = ("51008", "Order failed. Insufficient {0} balance in acco
 DUPLICATE_CL_ORD_ID = ("51016", "Client order ID already exists.")
 BELOW_MIN_SZ = ("51020", "Your order should meet or exceed the minimum order amount.")
 NOT_LOT_MULTIPLE = ("51121", "Order quantity must be a multiple of the lot size.")
+CAA_TAG_LIMIT = ("51071", "You've reached the maximum limit for tag level cancel all after timers.")
+PENDING_LIMIT = ("51174", "Order failed, number of pending orders for {0} exceed the limit of {1}.")
 NO_POSITION_TO_REDUCE = ("51169", "Order failed because you don't have any positions in this direction for this "
                                   "contract to reduce or close.")
 CANCEL_FAILED = ("51400", "Order cancellation failed as the order has been filled, canceled or does not exist.")
 AMEND_ORDER_DONE = ("51503", "Your order has already been filled or canceled.")
 AMEND_NOT_POST_ONLY = ("51511", "Modification failed as the order price did not meet the requirement for Post Only.")
+AMEND_IN_PROGRESS = ("51513", "Number of modification requests that are currently in progress for an order cannot "
+                              "exceed 3 times.")
 # Live OKX answers without the full stop (as clients record its answers); the REST docs' table has one.
 ORDER_NOT_EXIST = ("51603", "Order does not exist")
 
@@ -111,7 +122,7 @@ def wrong_channel(arg: dict) -> Answer:
 BOOK_CHANNELS = ("books", "books5", "bbo-tbt")
 PUBLIC_MD_CHANNELS = BOOK_CHANNELS + ("tickers", "trades")
 BUSINESS_MD_CHANNELS = ("trades-all",)  # plus candle<bar>
-PRIVATE_CHANNELS = ("orders", "positions", "account")
+PRIVATE_CHANNELS = ("orders", "positions", "account", "balance_and_position", "fills")
 # OKX also serves these; the simulator answers them with 60018 because it does not model them,
 # but a client that picks the wrong URL still gets the migration error OKX gives.
 OTHER_PUBLIC_CHANNELS = ("books50-l2-tbt", "books-l2-tbt", "books-elp", "instruments", "mark-price", "index-tickers",

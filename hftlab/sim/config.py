@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from hftlab.core.config import Section
+from hftlab.sim.instruments import default_instruments
 
 
 class SimConfig(Section):
@@ -28,3 +29,22 @@ class SimConfig(Section):
     maker_fee: float = Field(-0.0008, ge=-0.01, le=0.01, description="negative = paid, as OKX reports")
     taker_fee: float = Field(-0.001, ge=-0.01, le=0.01)
     scenario: Path | None = None
+    tls: bool = Field(False, description="serve https/wss with a CA and certificate generated at start-up")
+    vip_level: int = Field(0, ge=0, le=9, description="the accounts' fee tier; the fills channel needs VIP4+ (64003)")
+    null_inst_id_code: list[str] = Field(default_factory=list,
+                                         description="instruments listed with instIdCode null (WS order ops "
+                                                     "cannot name them)")
+    amend_latency_ms: int = Field(0, ge=0, le=60_000, description="market ms an accepted amendment takes to "
+                                                                "apply (0: at once); at most 3 in progress")
+    sub_account_rate_limit: int = Field(1000, ge=1, le=10_000, description="new+amend orders per 2 s per "
+                                                                          "sub-account (50061); OKX: 1000, "
+                                                                          "up to 10 000 by fill ratio")
+
+    @field_validator("null_inst_id_code")
+    @classmethod
+    def _listed(cls, v: list[str]) -> list[str]:
+        listed = {i.inst_id for i in default_instruments()}
+        unknown = sorted(set(v) - listed)
+        if unknown:
+            raise ValueError(f"not instruments the simulator lists: {unknown}; listed: {sorted(listed)}")
+        return v

@@ -6,15 +6,22 @@ The network side (hftlab.sim.server) drives it: `advance_to(market time)`, then 
 are OKX v5 dicts of strings; rejections carry OKX's sCodes and messages. No I/O, no clock: the same
 seed and the same calls (with the same market times) give the same results.
 
-This class owns the state (markets, accounts, orders, the private event queue) and each order's
-lifecycle: place, execute, fill, amend, cancel, end. Request checks live in hftlab.sim.validation,
-order states in hftlab.sim.orders, the records it answers with in hftlab.sim.records and the public
-views in hftlab.sim.views.
+This class owns the state (markets, accounts, orders, fills, the private event queue) and each
+order's lifecycle: place, execute, fill, amend, cancel, end; and the venue's own actions on accounts
+(cancel-all-after, liquidation). Request checks live in hftlab.sim.validation, order states in
+hftlab.sim.orders, the records it answers with in hftlab.sim.records, the history windows in
+hftlab.sim.history and the public views in hftlab.sim.views.
+
+Amendments take `amend_latency_ms` of market time to apply (default 0: at once). Until then the
+acknowledgement only says the request was taken: the outcome is the `orders` push (`amendResult`
+0 ok, -1 failed, 1 cancelled by cxlOnFail), and at most MAX_AMENDS_IN_FLIGHT of one order may be
+in progress.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -27,30 +34,63 @@ from hftlab.sim.accounts import equity as account_equity
 from hftlab.sim.instruments import Instrument, default_instruments
 from hftlab.sim.market import Market, Match, SimTrade
 from hftlab.sim.matching import BUY, SELL, QuoteDemand, Resting, SizeDemand
-from hftlab.sim.orders import CancelSource, LastFill, Order, OrderEvent, OrderState
+from hftlab.sim.orders import AmendResult, CancelSource, Category, LastFill, Order, OrderEvent, OrderState
 from hftlab.sim.validation import Rejected
 
 DEFAULT_BALANCES = {"USDT": "100000", "BTC": "1", "ETH": "10", "SOL": "100"}
 FIRST_ORD_ID = 600_000_000_000_000_000
+FIRST_BILL_ID = 700_000_000_000_000_000
+MAX_PENDING_PER_INST = 500     # OKX: pending orders per instrument (51174)
+MAX_AMENDS_IN_FLIGHT = 3       # OKX: amendments of one order in progress (51513)
+# Fills history `subType`. Reading: in net mode OKX reports a contract trade as a buy or a sell (as
+# spot), and a venue liquidation as "liquidation buy/sell" (partial: "partial liquidation buy/sell").
+SUB_TYPES = {(Category.NORMAL, BUY): "1", (Category.NORMAL, SELL): "2",
+             (Category.PARTIAL_LIQUIDATION, BUY): "102", (Category.PARTIAL_LIQUIDATION, SELL): "103",
+             (Category.FULL_LIQUIDATION, BUY): "106", (Category.FULL_LIQUIDATION, SELL): "107"}
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """An amend request that passed the gateway's checks, waiting to be applied to its order."""
+
+    order: Order
+    size: tuple[int, Decimal] | None   # (lots, sz) of newSz
+    px_idx: int | None                 # newPx
+    req_id: str
+    cxl_on_fail: bool
+    due_ms: int
+
+
+@dataclass
+class _BalanceEvent:
+    """What one account's next `balance_and_position` push reports."""
+
+    event_type: str
+    ccys: set[str] = field(default_factory=set)
+    positions: set[str] = field(default_factory=set)
+    trades: list[tuple[str, str]] = field(default_factory=list)
 
 
 class SimExchange:
     def __init__(self, instruments: list[Instrument] | None = None, *, seed: int = 7,
                  signal_strength: float = 0.0, maker_fee: float = -0.0008, taker_fee: float = -0.001,
                  start_ms: int = 1_767_225_600_000, initial_balances: dict[str, str] | None = None,
-                 step_ms: int = 100):
+                 step_ms: int = 100, amend_latency_ms: int = 0):
         instruments = default_instruments() if instruments is None else instruments
         if not instruments:
             raise ValueError("SimExchange needs at least one instrument")
         self.instruments: dict[str, Instrument] = {i.inst_id: i for i in instruments}
-        self.by_code: dict[int, Instrument] = {i.inst_id_code: i for i in instruments}
-        if len(self.instruments) != len(instruments) or len(self.by_code) != len(instruments):
+        # an instrument listed without an instIdCode cannot be named by code (WS order ops)
+        coded = [i for i in instruments if i.inst_id_code is not None]
+        self.by_code: dict[int, Instrument] = {i.inst_id_code: i for i in coded}
+        if len(self.instruments) != len(instruments) or len(self.by_code) != len(coded):
             raise ValueError("instrument ids and instIdCodes must be unique")
         self.maker_fee = Decimal(str(maker_fee))
         self.taker_fee = Decimal(str(taker_fee))
         self.initial_balances = {c: Decimal(v) for c, v in (initial_balances or DEFAULT_BALANCES).items()}
         self.now_ms = start_ms
         self.step_ms = step_ms
+        self.amend_latency_ms = amend_latency_ms
         self._next_step = start_ms + step_ms
         self._floor_ms = start_ms
         # spot first, so a swap follows its spot market's fair value within the same step
@@ -63,11 +103,19 @@ class SimExchange:
                                                 signal_strength, start_ms, step_ms, leader)
         self.accounts: dict[str, Account] = {}
         self.orders: dict[int, Order] = {}
-        self._by_cl: dict[tuple[str, str], Order] = {}
+        self._by_cl: dict[tuple[str, str, str], Order] = {}      # (account, instId, clOrdId) -> latest order
+        self._pending_cl: dict[tuple[str, str], Order] = {}      # (account, clOrdId) -> the pending order
+        self._live: dict[tuple[str, str], dict[int, Order]] = {}  # (account, instId) -> pending orders
+        self._closed: dict[str, list[Order]] = {}                # account -> finished orders, as they ended
+        self._fills: dict[str, list[dict[str, str]]] = {}        # account -> fill records, oldest first
+        self._amends: deque[Amendment] = deque()                 # accepted, not yet applied (due order)
         self._next_ord = FIRST_ORD_ID
+        self._next_bill = FIRST_BILL_ID
+        self._next_liquidation = 0                               # venue trades carry negative trade ids
         self._events: dict[str, deque[tuple[str, dict]]] = {}
         self._dirty_ccy: dict[str, set[str]] = {}
         self._dirty_pos: dict[str, set[str]] = {}
+        self._balance_events: dict[str, _BalanceEvent] = {}
         self._book_changes = views.BookChanges()
 
     # --- time ------------------------------------------------------------------------------------
@@ -77,10 +125,12 @@ class SimExchange:
             return
         while self._next_step <= t_ms:
             ts = self._next_step
+            self._apply_amends(ts)
             for m in self.markets.values():
                 for match in m.step(ts, self._floor_ms):
                     self._maker_fill(match)
             self._next_step += self.step_ms
+        self._apply_amends(t_ms)
         self.now_ms = t_ms
         self._flush()
 
@@ -153,7 +203,8 @@ class SimExchange:
         return records.order_record(o, self._last_px(o.inst), fill)
 
     def take_private_events(self, account: str) -> list[tuple[str, dict]]:
-        """("orders" | "positions" | "account", record) pushes since the last call, in order."""
+        """(channel, record) pushes since the last call, in order; channel: "orders", "positions",
+        "account", "balance_and_position" or "fills"."""
         self._account(account)
         q = self._events[account]
         out = list(q)
@@ -168,9 +219,19 @@ class SimExchange:
         if position:
             self._dirty_pos.setdefault(account, set()).add(position)
 
+    def _cash_moved(self, account: str, event_type: str, ccys: tuple[str, ...], position: str | None,
+                    trade: tuple[str, str]) -> None:
+        """A trade changed cash (and a position): what the next `balance_and_position` push reports."""
+        ev = self._balance_events.setdefault(account, _BalanceEvent(event_type))
+        ev.ccys.update(ccys)
+        if position:
+            ev.positions.add(position)
+        ev.trades.append(trade)
+
     def _flush(self) -> None:
-        """One `positions` push per changed position and one `account` push per account, per call."""
-        if not self._dirty_ccy and not self._dirty_pos:
+        """One `positions` push per changed position, one `account` and one `balance_and_position`
+        push per account, per call."""
+        if not self._dirty_ccy and not self._dirty_pos and not self._balance_events:
             return
         marks = self.marks()
         for account, inst_ids in self._dirty_pos.items():
@@ -180,8 +241,40 @@ class SimExchange:
         for account, ccys in self._dirty_ccy.items():
             self._push(account, "account",
                        records.balance_record(self.accounts[account], sorted(ccys), marks, self.now_ms))
+        for account, ev in self._balance_events.items():
+            acct = self.accounts[account]
+            self._push(account, "balance_and_position", records.balance_and_position_record(
+                acct, ev.event_type, sorted(ev.ccys), [acct.positions[i] for i in sorted(ev.positions)], ev.trades,
+                self.now_ms))
         self._dirty_ccy.clear()
         self._dirty_pos.clear()
+        self._balance_events.clear()
+
+    def balance_and_position(self, account: str) -> dict[str, Any]:
+        """The `balance_and_position` snapshot: every non-zero cash balance and position."""
+        acct = self._account(account)
+        return records.balance_and_position_record(
+            acct, "snapshot", [c for c in sorted(acct.cash) if acct.cash[c]],
+            [p for _, p in sorted(acct.positions.items()) if p.pos], (), self.now_ms)
+
+    # --- history ------------------------------------------------------------------------------------
+    def finished_orders(self, account: str, since_ms: int = 0) -> list[dict[str, Any]]:
+        """Records of the account's orders that ended at or after `since_ms`, newest (largest ordId)
+        first; the history windows (hftlab.sim.history) pick from them."""
+        done = sorted((o for o in self._closed.get(account, ()) if o.u_time >= since_ms), key=lambda o: o.ord_id,
+                      reverse=True)
+        return [self._order_record(o, fill=o.last_fill is not None) for o in done]
+
+    def fills(self, account: str) -> list[dict[str, str]]:
+        """The account's fill records, newest (largest billId) first."""
+        return list(reversed(self._fills.get(account, ())))
+
+    def currencies(self) -> list[dict[str, Any]]:
+        """GET /api/v5/asset/currencies: every currency the venue lists or funds accounts with."""
+        ccys = set(self.initial_balances)
+        for i in self.instruments.values():
+            ccys.update((i.quote_ccy,) if i.is_swap else (i.base_ccy, i.quote_ccy))
+        return [records.currency_record(c, self.instruments.values()) for c in sorted(ccys)]
 
     # --- placing -----------------------------------------------------------------------------------
     def _band(self, m: Market) -> tuple[int, int]:
@@ -205,8 +298,9 @@ class SimExchange:
         inst = validation.instrument(req, self.instruments, self.by_code)
         m = self.markets[inst.inst_id]
         r = validation.order_request(req, inst)
-        same_cl = self._by_cl.get((acct.key, r.cl_ord_id)) if r.cl_ord_id else None
-        validation.unique_cl_ord_id(same_cl is not None and same_cl.live)
+        validation.unique_cl_ord_id(bool(r.cl_ord_id) and (acct.key, r.cl_ord_id) in self._pending_cl)
+        validation.below_pending_limit(inst.inst_id, len(self._live.get((acct.key, inst.inst_id), ())),
+                                       MAX_PENDING_PER_INST)
         lots = 0 if r.by_quote else validation.order_lots(inst, r.sz)
         band = self._band(m)
         if r.px_idx is not None:
@@ -225,8 +319,11 @@ class SimExchange:
         acct.freeze(ccy, amount)
         self._touch(acct.key, ccy)
         self.orders[o.ord_id] = o
+        self._live.setdefault((acct.key, inst.inst_id), {})[o.ord_id] = o
         if r.cl_ord_id:
-            self._by_cl[(acct.key, r.cl_ord_id)] = o
+            # the id opens a new order once the last one with it ended; lookups find the latest
+            self._by_cl[(acct.key, inst.inst_id, r.cl_ord_id)] = o
+            self._pending_cl[(acct.key, r.cl_ord_id)] = o
         return o
 
     def _quote_to_lots(self, m: Market, side: str, quote: Decimal) -> int:
@@ -297,7 +394,9 @@ class SimExchange:
         else:
             demand = SizeDemand(want)
         fills = book.take(o.side, demand, limit, o.account, self._self_trade)
-        for match in m.tape.record(o.side, fills, ts) if fills else ():
+        matches = m.tape.record(o.side, fills, ts) if fills else []
+        self._push_taker_fills(o, matches)
+        for match in matches:
             self._fill(o, match, "T")
             if match.maker is not None:
                 self._maker_fill(match)
@@ -321,8 +420,24 @@ class SimExchange:
         maker.resting = None
         self._end(maker, OrderEvent.CANCEL, CancelSource.SELF_TRADE)
 
+    def _push_taker_fills(self, o: Order, matches: list[Match]) -> None:
+        """`fills` channel: a taker's fills aggregated by price (`count` trades, the last tradeId). Like
+        a maker's, pushed ahead of the order and balance updates (OKX: the faster channel)."""
+        k = 0
+        while k < len(matches):
+            j, lots, count = k, 0, 0
+            while j < len(matches) and matches[j].idx == matches[k].idx:
+                lots, count = lots + matches[j].lots, count + matches[j].count
+                j += 1
+            last = matches[j - 1]
+            self._push(o.account, "fills", records.fill_push(o, o.inst.px_str(last.idx), o.inst.sz_str(lots),
+                                                             str(last.trade_id), last.ts_ms, "T", count))
+            k = j
+
     def _maker_fill(self, match: Match) -> None:
         o = self.orders[match.maker.ord_id]
+        self._push(o.account, "fills", records.fill_push(o, o.inst.px_str(match.idx), o.inst.sz_str(match.lots),
+                                                         str(match.trade_id), match.ts_ms, "M", 1))
         self._fill(o, match, "M")
         if match.maker.rem == 0:
             o.resting = None
@@ -337,11 +452,13 @@ class SimExchange:
             fee, pnl = acct.swap_fill(inst, o.side, px, sz, rate, match.ts_ms, trade_id, str(o.ord_id))
             fee_ccy = inst.quote_ccy
             self._touch(o.account, fee_ccy, position=inst.inst_id)
+            self._cash_moved(o.account, "filled", (fee_ccy,), inst.inst_id, (inst.inst_id, trade_id))
             release = o.frozen * match.lots / max(o.lots - o.filled_lots, match.lots)
         else:
             fee, fee_ccy = acct.spot_fill(inst, o.side, px, sz, rate, match.ts_ms)
             pnl = ZERO
             self._touch(o.account, inst.base_ccy, inst.quote_ccy)
+            self._cash_moved(o.account, "filled", (inst.base_ccy, inst.quote_ccy), None, (inst.inst_id, trade_id))
             if o.side == SELL:
                 release = sz
             elif o.by_quote or o.px_idx is None:
@@ -359,17 +476,29 @@ class SimExchange:
         o.u_time = match.ts_ms
         o.last_fill = LastFill(inst.px_str(match.idx), inst.sz_str(match.lots), str(match.ts_ms), trade_id,
                                fmt_decimal(fee), fmt_decimal(pnl), exec_type)
+        self._bill(o, fmt_decimal(rate), match.ts_ms)
         if not o.by_quote and o.filled_lots == o.lots:
             self._end(o, OrderEvent.FILL_ALL, None, push=False)
         else:
             o.apply(OrderEvent.FILL)
         self._push(o.account, "orders", self._order_record(o, fill=True))
 
+    def _bill(self, o: Order, fee_rate: str, ts_ms: int) -> None:
+        """Keep the order's latest fill for the fills history (a billId of its own, in fill order)."""
+        self._next_bill += 1
+        mark = fmt_decimal(Decimal(str(self.markets[o.inst.inst_id].mid_px())))
+        self._fills.setdefault(o.account, []).append(records.fill_record(
+            o, o.last_fill, self._next_bill, SUB_TYPES[(o.category, o.side)], fee_rate, mark, ts_ms))
+
     def _end(self, o: Order, event: OrderEvent, source: CancelSource | None, push: bool = True) -> None:
         """Terminal state: release what the order still holds."""
         o.apply(event)
         o.cancel_source = source
         o.u_time = self.now_ms if push else o.u_time
+        self._live.get((o.account, o.inst.inst_id), {}).pop(o.ord_id, None)
+        if self._pending_cl.get((o.account, o.cl_ord_id)) is o:
+            del self._pending_cl[(o.account, o.cl_ord_id)]
+        self._closed.setdefault(o.account, []).append(o)
         if o.frozen:
             self.accounts[o.account].release(o.frozen_ccy, o.frozen)
             self._touch(o.account, o.frozen_ccy)
@@ -379,9 +508,10 @@ class SimExchange:
 
     # --- cancelling, amending, queries -------------------------------------------------------------
     def _find(self, account: str, inst_id: str, ord_id: str | None, cl_ord_id: str | None) -> Order | None:
+        """The order named by ordId, else the latest with that clOrdId on the instrument."""
         validation.listed(inst_id, self.instruments)
         num, cl = validation.order_ref(ord_id, cl_ord_id)
-        o = self.orders.get(num) if num is not None else self._by_cl.get((account, cl))
+        o = self.orders.get(num) if num is not None else self._by_cl.get((account, inst_id, cl))
         if o is None or o.account != account or o.inst.inst_id != inst_id:
             return None
         return o
@@ -398,16 +528,32 @@ class SimExchange:
             if o is None:
                 return records.cancel_result(self.now_ms, ord_id or "", cl_ord_id or "", r.answer)
             return records.cancel_result(self.now_ms, str(o.ord_id), o.cl_ord_id, r.answer)
-        self.markets[o.inst.inst_id].book.side(o.side).remove_agent(o.resting)
-        o.resting = None
-        self._end(o, OrderEvent.CANCEL, CancelSource.USER)
+        self._cancel(o, CancelSource.USER)
         self._flush()
         return records.cancel_result(self.now_ms, str(o.ord_id), o.cl_ord_id)
 
+    def _cancel(self, o: Order, source: CancelSource) -> None:
+        self.markets[o.inst.inst_id].book.side(o.side).remove_agent(o.resting)
+        o.resting = None
+        self._end(o, OrderEvent.CANCEL, source)
+
+    def cancel_pending(self, account: str, tag: str = "") -> list[str]:
+        """Cancel-All-After lapsed: cancel the account's pending orders (only those with `tag` when
+        one is given), `cancelSource` 20. Positions stay as they are. Returns the ordIds cancelled."""
+        self._floor_ms = self.now_ms
+        doomed = sorted((o for (acct, _), live in self._live.items() if acct == account for o in live.values()
+                         if not tag or o.tag == tag), key=lambda o: o.ord_id)
+        for o in doomed:
+            self._cancel(o, CancelSource.CANCEL_ALL_AFTER)
+        self._flush()
+        return [str(o.ord_id) for o in doomed]
+
     def amend_order(self, account: str, inst_id: str, ord_id: str | None = None, cl_ord_id: str | None = None,
-                    new_sz: str | None = None, new_px: str | None = None, req_id: str | None = None) -> dict[str, str]:
-        """Amend size and/or price. `newSz` includes what already filled. A lower size keeps queue
-        priority; a new price or a larger size re-queues the order (and may trade)."""
+                    new_sz: str | None = None, new_px: str | None = None, req_id: str | None = None,
+                    cxl_on_fail: bool = False) -> dict[str, str]:
+        """Amend size and/or price. `newSz` includes what already filled (at or below it the order
+        ends filled). A lower size keeps queue priority; a new price or a larger size re-queues the
+        order (and may trade). A refused amendment with `cxl_on_fail` cancels the order."""
         self._floor_ms = self.now_ms
         self._account(account)
         req_id = req_id or ""
@@ -418,25 +564,84 @@ class SimExchange:
                 raise Rejected(*codes.ORDER_NOT_EXIST)
             if not o.live:
                 raise Rejected(*codes.AMEND_ORDER_DONE)
-            self._amend(o, new_sz, new_px, req_id)
+            validation.amend_slots(o.amends_in_flight, MAX_AMENDS_IN_FLIGHT)
+            a = self._amendment(o, new_sz, new_px, req_id, cxl_on_fail)
         except Rejected as r:
             if o is None:
                 return records.amend_result(self.now_ms, ord_id or "", cl_ord_id or "", req_id, r.answer)
+            if o.live and cxl_on_fail and r.code != codes.AMEND_IN_PROGRESS[0]:
+                self._amend_failed(o, req_id, True, r.answer)
+                self._flush()
+            return records.amend_result(self.now_ms, str(o.ord_id), o.cl_ord_id, req_id, r.answer)
+        if self.amend_latency_ms:
+            o.amends_in_flight += 1
+            self._amends.append(a)
+            return records.amend_result(self.now_ms, str(o.ord_id), o.cl_ord_id, req_id)
+        try:
+            self._apply_amend(a)
+        except Rejected as r:
+            if a.cxl_on_fail:
+                self._amend_failed(o, req_id, True, r.answer)
+                self._flush()
             return records.amend_result(self.now_ms, str(o.ord_id), o.cl_ord_id, req_id, r.answer)
         self._flush()
         return records.amend_result(self.now_ms, str(o.ord_id), o.cl_ord_id, req_id)
 
-    def _amend(self, o: Order, new_sz: str | None, new_px: str | None, req_id: str) -> None:
+    def _amendment(self, o: Order, new_sz: str | None, new_px: str | None, req_id: str,
+                   cxl_on_fail: bool) -> Amendment:
+        """The gateway's checks of an amendment: what it asks for, each value on its grid."""
+        validation.amend_given(new_sz, new_px)
+        size = validation.amend_size(o.inst, new_sz)
+        px_idx = validation.amend_price(o.inst, new_px)
+        return Amendment(o, size, px_idx, req_id, cxl_on_fail, self.now_ms + self.amend_latency_ms)
+
+    def _apply_amends(self, t_ms: int) -> None:
+        """Apply the accepted amendments due by market time t_ms; each outcome is an `orders` push."""
+        while self._amends and self._amends[0].due_ms <= t_ms:
+            a = self._amends.popleft()
+            o = a.order
+            o.amends_in_flight -= 1
+            self.now_ms = self._floor_ms = max(self.now_ms, a.due_ms)
+            try:
+                if not o.live:
+                    raise Rejected(*codes.AMEND_ORDER_DONE)
+                self._apply_amend(a)
+            except Rejected as r:
+                self._amend_failed(o, a.req_id, a.cxl_on_fail and o.live, r.answer)
+
+    def _amend_failed(self, o: Order, req_id: str, cancel: bool, answer: codes.Answer) -> None:
+        """Push an amendment's failure: amendResult -1, or 1 when cxlOnFail cancels the order."""
+        o.req_id, o.answer = req_id, answer
+        if cancel:
+            o.amend_result = AmendResult.CANCELED
+            self._cancel(o, CancelSource.SYSTEM)
+        else:
+            o.amend_result = AmendResult.FAILED
+            self._push(o.account, "orders", self._order_record(o))
+        o.amend_result, o.answer = "", codes.OK
+
+    def _apply_amend(self, a: Amendment) -> None:
+        """The engine's part: the price band, post-only, funds; then the order changes in the book."""
+        o = a.order
         inst = o.inst
         m = self.markets[inst.inst_id]
-        validation.amend_given(new_sz, new_px)
         band = self._band(m)
-        lots, sz = validation.amend_size(inst, new_sz, o.filled_lots) or (o.lots, o.sz)
-        px_idx = validation.amend_price(inst, o.side, new_px, band)
-        if px_idx is None:
-            px_idx = o.px_idx
+        lots, sz = a.size or (o.lots, o.sz)
+        px_idx = o.px_idx if a.px_idx is None else a.px_idx
+        if a.px_idx is not None:
+            validation.within_band(inst, o.side, px_idx, band)
         if o.ord_type == "post_only" and px_idx != o.px_idx:
             validation.amend_post_only(o.side, px_idx, m.book.best_ask() if o.side == BUY else m.book.best_bid())
+        side = m.book.side(o.side)
+        if lots <= o.filled_lots:
+            # Reading: the order ends filled at what it has filled, which is then its size.
+            o.req_id, o.amend_result = a.req_id, AmendResult.OK
+            o.lots, o.sz = o.filled_lots, inst.sz(o.filled_lots)
+            side.remove_agent(o.resting)
+            o.resting = None
+            self._end(o, OrderEvent.DONE, None)
+            o.amend_result = ""
+            return
         acct = self.accounts[o.account]
         ccy, need = self._freeze_need(acct, m, band, o.side, px_idx, sz - inst.sz(o.filled_lots),
                                       lots - o.filled_lots)
@@ -445,10 +650,9 @@ class SimExchange:
         acct.freeze(ccy, need)
         o.frozen_ccy, o.frozen = ccy, need
         self._touch(o.account, ccy)
+        o.req_id, o.amend_result, o.u_time = a.req_id, AmendResult.OK, self.now_ms
         keep_place = px_idx == o.px_idx and lots <= o.lots
         o.lots, o.sz, o.px_idx = lots, sz, px_idx
-        o.req_id, o.amend_result, o.u_time = req_id, "0", self.now_ms
-        side = m.book.side(o.side)
         if keep_place:
             o.resting.rem = lots - o.filled_lots
             self._push(o.account, "orders", self._order_record(o))
@@ -459,9 +663,57 @@ class SimExchange:
             self._execute(o)
         o.amend_result = ""
 
+    # --- the venue's own trades ----------------------------------------------------------------------
+    def liquidate(self, inst_id: str, fraction: float = 1.0) -> list[dict[str, str]]:
+        """The venue reduces (fraction < 1) or closes every account's position in a swap at the mark,
+        as a liquidation does: a system order (category full/partial_liquidation) fills with a
+        negative trade id. No `orders` or `fills` push: only positions, account and
+        balance_and_position show it (eventType liquidation), and the history keeps the fill."""
+        inst = self._market(inst_id).inst
+        if not inst.is_swap or not 0 < fraction <= 1:
+            raise ValueError(f"liquidate needs a swap and 0 < fraction <= 1, got {inst_id!r}, {fraction}")
+        self._flush()
+        category = Category.FULL_LIQUIDATION if fraction >= 1 else Category.PARTIAL_LIQUIDATION
+        mark_idx = round(self.markets[inst_id].mid_px() / float(inst.tick))
+        done = []
+        for key in sorted(self.accounts):
+            p = self.accounts[key].positions.get(inst_id)
+            held = inst.lots(abs(p.pos)) if p is not None else 0
+            lots = held if category is Category.FULL_LIQUIDATION else int(held * fraction)
+            if not lots:
+                continue
+            side = SELL if p.pos > 0 else BUY
+            self._next_liquidation -= 1
+            self._next_ord += 1
+            o = Order(self._next_ord, key, inst, "", "", side, "market", "cross", "", True, "", None, inst.sz(lots),
+                      lots, self.now_ms, self.now_ms, category=category)
+            self.orders[o.ord_id] = o
+            match = Match(mark_idx, lots, self._next_liquidation, None, self.now_ms)
+            self._liquidation_fill(o, match)
+            done.append({"account": key, "ordId": str(o.ord_id), "side": side, "sz": inst.sz_str(lots),
+                         "px": inst.px_str(mark_idx), "tradeId": str(match.trade_id)})
+        self._flush()
+        return done
+
+    def _liquidation_fill(self, o: Order, match: Match) -> None:
+        inst = o.inst
+        px, sz, trade_id = inst.px(match.idx), inst.sz(match.lots), str(match.trade_id)
+        # Reading: no liquidation penalty is charged (liqPenalty stays 0).
+        _, pnl = self.accounts[o.account].swap_fill(inst, o.side, px, sz, ZERO, match.ts_ms, trade_id, "")
+        self._touch(o.account, inst.quote_ccy, position=inst.inst_id)
+        self._cash_moved(o.account, "liquidation", (inst.quote_ccy,), inst.inst_id, (inst.inst_id, trade_id))
+        o.filled_lots, o.notional, o.pnl, o.fee_ccy = match.lots, px * sz, pnl, inst.quote_ccy
+        o.last_fill = LastFill(inst.px_str(match.idx), inst.sz_str(match.lots), str(match.ts_ms), trade_id, "0",
+                               fmt_decimal(pnl), "")
+        self._bill(o, "0", match.ts_ms)
+        o.apply(OrderEvent.FILL_ALL)
+        self._closed.setdefault(o.account, []).append(o)
+
+    # --- queries ---------------------------------------------------------------------------------------
     def get_order(self, account: str, inst_id: str, ord_id: str | None = None,
                   cl_ord_id: str | None = None) -> dict[str, Any] | None:
-        """The OKX order record, or None if there is no such order (REST answers 51603)."""
+        """The OKX order record, or None if there is no such order (REST answers 51603). By clOrdId:
+        the latest order with that id."""
         try:
             o = self._find(account, inst_id, ord_id, cl_ord_id)
         except Rejected:
@@ -469,7 +721,8 @@ class SimExchange:
         return None if o is None else self._order_record(o, fill=o.last_fill is not None)
 
     def pending_orders(self, account: str, inst_id: str | None = None) -> list[dict[str, Any]]:
-        """Open orders, newest first (GET /api/v5/trade/orders-pending)."""
-        out = [o for o in self.orders.values() if o.account == account and o.live
-               and (inst_id is None or o.inst.inst_id == inst_id)]
-        return [self._order_record(o, fill=o.last_fill is not None) for o in reversed(out)]
+        """Open orders, newest (largest ordId) first (GET /api/v5/trade/orders-pending)."""
+        out = [o for (acct, i), live in self._live.items() if acct == account and (inst_id is None or i == inst_id)
+               for o in live.values()]
+        return [self._order_record(o, fill=o.last_fill is not None)
+                for o in sorted(out, key=lambda o: o.ord_id, reverse=True)]

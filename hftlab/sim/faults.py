@@ -2,9 +2,15 @@
 
 One FaultInjector per server. Faults are fired by the scenario scheduler (`run`) or directly by a
 test (`sim.faults.skip_seq("BTC-USDT")`); the publishing and request paths consult the injector's
-hooks (`take_skip`, `on_publish`, `stalled`, ...), which cost one attribute test when nothing is
-armed. Every fault that reaches the wire is appended to `log` (time, kind, detail) and logged, so a
-test can line the client's reaction up with the cause.
+hooks (`take_skip`, `on_publish`, `stalled`, `take_ack_fault`, ...), which cost one attribute test
+when nothing is armed. Every fault that reaches the wire is appended to `log` (time, kind, detail)
+and logged, so a test can line the client's reaction up with the cause.
+
+The order-path faults act on trading requests (place, amend, cancel; single or batch): the request
+executes but its answer is lost (`drop_ack`) or is a 50004 timeout (`answer_50004`); it is held
+past its expTime so that it is refused with 50037 and does nothing (`delay_past_exptime`); every
+WebSocket op is refused while REST works (`reject_ws_ops`). `liquidate` acts on the venue: it
+liquidates positions without an order update.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import random
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from hftlab.sim.scenario import FaultSpec, Scenario, Trigger
@@ -38,8 +45,49 @@ class Connections(Protocol):
     def notice(self, role: str, close_after_s: float) -> list[str]: ...  # connIds noticed
 
 
+class Venue(Protocol):
+    """What the injector needs from the server to act on accounts."""
+
+    def liquidate(self, inst_id: str, fraction: float) -> list[dict[str, str]]: ...  # what was liquidated
+
+
+class AckFault(StrEnum):
+    """What becomes of the answer to a trading request that executed."""
+
+    DROP = "drop_ack"            # no answer: the WS reply is never sent, the HTTP request hangs and is dropped
+    TIMEOUT = "answer_50004"     # answered 50004, which does not say whether it executed
+
+
+@dataclass(slots=True)
+class _Budget:
+    """How long an armed fault lasts: `remaining` takes (inf: any number) until `until` (monotonic)."""
+
+    remaining: float
+    until: float
+
+    @classmethod
+    def of(cls, count: int | None, duration_s: float | None) -> _Budget:
+        """`count` takes, within `duration_s` when given; no count: any number within the duration, or one."""
+        until = time.monotonic() + duration_s if duration_s is not None else float("inf")
+        remaining = float(count) if count is not None else (float("inf") if duration_s is not None else 1.0)
+        return cls(remaining, until)
+
+    def live(self, now: float) -> bool:
+        return self.remaining > 0 and self.until > now
+
+    def take(self, now: float) -> bool:
+        if not self.live(now):
+            return False
+        self.remaining -= 1
+        return True
+
+
 def _matches(armed_inst: str | None, inst_id: str) -> bool:
     return armed_inst is None or armed_inst == inst_id
+
+
+def _aimed(armed: str, target: str) -> bool:
+    return armed in ("any", target)
 
 
 class FaultInjector:
@@ -50,19 +98,24 @@ class FaultInjector:
         self.seed = scenario.seed if scenario.seed is not None else seed
         self.log: list[FaultRecord] = []
         self._conns: Connections | None = None
+        self._venue: Venue | None = None
         self._skip: dict[str | None, int] = {}
         self._corrupt: dict[str | None, int] = {}
         self._dup: dict[tuple[str, str | None], int] = {}
         self._reorder: set[tuple[str, str | None]] = set()
         self._held: dict[tuple[str, str], bytes] = {}
         self._stalls: list[tuple[str | None, str | None, float]] = []
-        self._rate: dict[str, list[float]] = {}  # target -> [remaining count, until monotonic]
-        self._delays: list[list[float]] = []  # [delay_s, remaining count (inf = unlimited), until monotonic]
+        self._rate: dict[str, _Budget] = {}  # target -> budget
+        self._delays: list[tuple[float, _Budget]] = []  # (delay_s, budget)
+        self._acks: list[tuple[AckFault, str, float, _Budget]] = []  # (fault, target, hold_s, budget)
+        self._late: list[tuple[float, _Budget]] = []  # (margin_s past expTime, budget)
+        self._ws_reject: list[_Budget] = []
         self.shaping = False  # True while duplicate/reorder work is pending (fast path for publishers)
 
     # --- wiring --------------------------------------------------------------------------------
-    def bind(self, connections: Connections) -> None:
+    def bind(self, connections: Connections, venue: Venue | None = None) -> None:
         self._conns = connections
+        self._venue = venue
 
     def record(self, kind: str, **detail: Any) -> FaultRecord:
         rec = FaultRecord(time.time(), kind, detail)
@@ -101,13 +154,29 @@ class FaultInjector:
         self.record("stall", channel=channel, inst_id=inst_id, duration_s=duration_s)
 
     def rate_limit(self, target: str = "any", count: int = 1, duration_s: float | None = None) -> None:
-        until = time.monotonic() + duration_s if duration_s is not None else float("inf")
-        self._rate[target] = [float("inf") if duration_s is not None else float(count), until]
+        self._rate[target] = _Budget.of(None if duration_s is not None else count, duration_s)
 
     def delay_acks(self, delay_ms: float = 500.0, count: int | None = None, duration_s: float | None = None) -> None:
-        until = time.monotonic() + duration_s if duration_s is not None else float("inf")
-        remaining = float(count) if count is not None else (float("inf") if duration_s is not None else 1.0)
-        self._delays.append([delay_ms / 1000.0, remaining, until])
+        self._delays.append((delay_ms / 1000.0, _Budget.of(count, duration_s)))
+
+    def drop_ack(self, target: str = "any", count: int | None = None, duration_s: float | None = None,
+                 hold_s: float = 30.0) -> None:
+        self._acks.append((AckFault.DROP, target, hold_s, _Budget.of(count, duration_s)))
+
+    def answer_50004(self, target: str = "any", count: int | None = None, duration_s: float | None = None) -> None:
+        self._acks.append((AckFault.TIMEOUT, target, 0.0, _Budget.of(count, duration_s)))
+
+    def delay_past_exptime(self, margin_ms: float = 100.0, count: int | None = None,
+                           duration_s: float | None = None) -> None:
+        self._late.append((margin_ms / 1000.0, _Budget.of(count, duration_s)))
+
+    def reject_ws_ops(self, count: int | None = None, duration_s: float | None = None) -> None:
+        self._ws_reject.append(_Budget.of(count, duration_s))
+
+    def liquidate(self, inst_id: str = "BTC-USDT-SWAP", fraction: float = 1.0) -> list[dict[str, str]]:
+        done = self._venue.liquidate(inst_id, fraction) if self._venue else []
+        self.record("liquidate", inst_id=inst_id, fraction=fraction, liquidated=done)
+        return done
 
     def fire(self, spec: FaultSpec) -> None:
         getattr(self, spec.kind)(**spec.params)
@@ -178,17 +247,15 @@ class FaultInjector:
             return False
         now = time.monotonic()
         for key in (target, "any"):
-            slot = self._rate.get(key)
-            if slot is None:
+            budget = self._rate.get(key)
+            if budget is None:
                 continue
-            if slot[1] <= now:
+            taken = budget.take(now)
+            if not budget.live(now):
                 del self._rate[key]
-                continue
-            slot[0] -= 1
-            if slot[0] <= 0:
-                del self._rate[key]
-            self.record("rate_limit", target=target, request=what)
-            return True
+            if taken:
+                self.record("rate_limit", target=target, request=what)
+                return True
         return False
 
     def take_ack_delay(self, what: str) -> float:
@@ -196,13 +263,52 @@ class FaultInjector:
         if not self._delays:
             return 0.0
         now = time.monotonic()
-        self._delays = [d for d in self._delays if d[2] > now and d[1] > 0]
+        self._delays = [d for d in self._delays if d[1].live(now)]
         if not self._delays:
             return 0.0
-        d = self._delays[0]
-        d[1] -= 1
-        self.record("delay_acks", request=what, delay_ms=round(d[0] * 1000, 3))
-        return d[0]
+        delay_s, budget = self._delays[0]
+        budget.take(now)
+        self.record("delay_acks", request=what, delay_ms=round(delay_s * 1000, 3))
+        return delay_s
+
+    def take_ack_fault(self, target: str, what: str) -> tuple[AckFault, float] | None:
+        """What becomes of the answer to this executed trading request (`target` rest|ws, `what` the op):
+        (fault, seconds to hold a REST request before dropping it), or None: answer normally."""
+        if not self._acks:
+            return None
+        now = time.monotonic()
+        self._acks = [a for a in self._acks if a[3].live(now)]
+        for fault, armed, hold_s, budget in self._acks:
+            if _aimed(armed, target) and budget.take(now):
+                self.record(fault.value, target=target, request=what)
+                return fault, hold_s
+        return None
+
+    def take_late_delivery(self, what: str, exp_time_ms: int | None, now_ms: int) -> float:
+        """Seconds to hold a request so that it is processed after its expTime (0: deliver now). Only
+        requests that carry an expTime are held."""
+        if not self._late or exp_time_ms is None:
+            return 0.0
+        now = time.monotonic()
+        self._late = [d for d in self._late if d[1].live(now)]
+        if not self._late:
+            return 0.0
+        margin_s, budget = self._late[0]
+        budget.take(now)
+        hold_s = max(0.0, (exp_time_ms - now_ms) / 1000.0) + margin_s
+        self.record("delay_past_exptime", request=what, exp_time=exp_time_ms, held_ms=round(hold_s * 1000, 3))
+        return hold_s
+
+    def take_ws_reject(self, op: str) -> bool:
+        """True: refuse this WebSocket trading op (REST is not affected)."""
+        if not self._ws_reject:
+            return False
+        now = time.monotonic()
+        self._ws_reject = [b for b in self._ws_reject if b.live(now)]
+        if self._ws_reject and self._ws_reject[0].take(now):
+            self.record("reject_ws_ops", request=op)
+            return True
+        return False
 
     # --- scheduler ----------------------------------------------------------------------------------
     def firings(self) -> Iterator[tuple[float, FaultSpec]]:

@@ -71,14 +71,20 @@ def check_rest(keyring: Keyring, headers: Mapping[str, str], method: str, reques
     return key
 
 
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def check_ws_login(keyring: Keyring, arg: object, now: float) -> str | Denial:
     """Verify one `login` arg {apiKey, passphrase, timestamp (Unix seconds), sign}."""
     if not isinstance(arg, dict):
         return Denial(*codes.WS_INVALID_ARGS)
     for name in ("apiKey", "passphrase", "timestamp", "sign"):
-        if not isinstance(arg.get(name), str) or not arg[name]:
+        value = arg.get(name)
+        # python-okx (OKX's own SDK) sends the timestamp as a JSON number, and OKX takes it
+        if not (isinstance(value, str) and value) and not (name == "timestamp" and _is_number(value)):
             return Denial(*codes.empty_param(name, ws=True))
-    ts = arg["timestamp"]
+    ts = str(arg["timestamp"])
     try:
         ts_s = float(ts)
     except ValueError:

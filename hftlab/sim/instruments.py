@@ -65,7 +65,7 @@ def _fmt(value_units: int, decimals: int) -> str:
 @dataclass(frozen=True)
 class Instrument:
     inst_id: str
-    inst_id_code: int
+    inst_id_code: int | None       # None: listed without one (`instIdCode: null`), which OKX allows
     inst_type: str                 # "SPOT" | "SWAP"
     base_ccy: str                  # for SWAP: the underlying's base (BTC), not sent as baseCcy
     quote_ccy: str                 # for SWAP: the settle currency (USDT)

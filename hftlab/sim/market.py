@@ -81,6 +81,7 @@ class Match:
     trade_id: int
     maker: Resting | None
     ts_ms: int
+    count: int = 1      # orders behind it: simulated liquidity at one price trades as one aggregate
 
 
 # --- candles -------------------------------------------------------------------------------------
@@ -165,7 +166,7 @@ class Tape:
         for f in fills:
             if f.sim_lots:
                 self.next_id += f.sim_orders
-                out.append(Match(f.idx, f.sim_lots, self.next_id, None, ts))
+                out.append(Match(f.idx, f.sim_lots, self.next_id, None, ts, f.sim_orders))
             for maker, lots in f.agent:
                 self.next_id += 1
                 out.append(Match(f.idx, lots, self.next_id, maker, ts))

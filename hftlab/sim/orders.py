@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from hftlab.sim import codes
 from hftlab.sim.accounts import ZERO
 from hftlab.sim.instruments import Instrument
 from hftlab.sim.matching import Resting
@@ -37,13 +38,15 @@ class OrderEvent(StrEnum):
     FILL = "fill"  # a fill that leaves size open
     FILL_ALL = "fill_all"  # a fill that completes the order's size
     CANCEL = "cancel"  # the open size is cancelled (by the user, IOC/FOK rules, post-only, self-trade)
-    DONE = "done"  # a market order stops taking (quote spent, price band or book exhausted): OKX calls it filled
+    # The order stops with what it has filled, and OKX calls it filled: a market order that stops taking
+    # (quote spent, price band or book exhausted), or an amendment to newSz <= accFillSz.
+    DONE = "done"
 
 
 _OPEN_EVENTS = {OrderEvent.FILL: OrderState.PARTIALLY_FILLED, OrderEvent.FILL_ALL: OrderState.FILLED,
                 OrderEvent.CANCEL: OrderState.CANCELED}
 TRANSITIONS: dict[OrderState, dict[OrderEvent, OrderState]] = {
-    # A market order that took nothing is canceled, never filled: DONE needs a fill first.
+    # An order that took nothing is canceled, never filled: DONE needs a fill first.
     OrderState.LIVE: _OPEN_EVENTS,
     OrderState.PARTIALLY_FILLED: {**_OPEN_EVENTS, OrderEvent.DONE: OrderState.FILLED},
     OrderState.FILLED: {},
@@ -62,11 +65,31 @@ class IllegalTransition(RuntimeError):
 class CancelSource(StrEnum):
     """`cancelSource` of a canceled order (protocol doc 5.3)."""
 
+    # Reading: OKX lists no source for an order cancelled because its amendment failed with
+    # cxlOnFail=true; "0" ("Order canceled by system") is the documented catch-all.
+    SYSTEM = "0"
     USER = "1"
     FOK = "13"
     IOC = "14"
+    CANCEL_ALL_AFTER = "20"
     POST_ONLY = "31"
     SELF_TRADE = "32"  # stpMode cancel_maker: the taker's own resting order
+
+
+class AmendResult(StrEnum):
+    """`amendResult` of the push that reports an amendment's outcome."""
+
+    FAILED = "-1"
+    OK = "0"
+    CANCELED = "1"  # it failed and cxlOnFail cancelled the order
+
+
+class Category(StrEnum):
+    """`category`: who made the order."""
+
+    NORMAL = "normal"
+    FULL_LIQUIDATION = "full_liquidation"
+    PARTIAL_LIQUIDATION = "partial_liquidation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +136,9 @@ class Order:
     last_fill: LastFill | None = None
     req_id: str = ""
     amend_result: str = ""
+    answer: codes.Answer = codes.OK       # `code`/`msg` of the record: a failed amendment's refusal
+    amends_in_flight: int = 0             # accepted amendments not yet applied
+    category: Category = Category.NORMAL
 
     @property
     def by_quote(self) -> bool:

@@ -1,9 +1,13 @@
-"""Private channels (`orders`, `positions`, `account`) as OKX pushes them.
+"""Private channels (`orders`, `positions`, `account`, `balance_and_position`, `fills`) as OKX pushes them.
 
 `orders`: no snapshot on subscribe, one push per order event. `positions` and `account`: a
 snapshot (`eventType: snapshot`, `curPage`, `lastPage`) right after the subscribe ack, then
 `event_update` pushes, plus a full snapshot every `updateInterval` ms (default 5000; "0" = events
-only), taken from `extraParams`. Pushes echo the subscription's arg with the account's `uid`.
+only), taken from `extraParams`. `balance_and_position`: a snapshot of the non-zero balances and
+positions, then one push per event (`eventType` filled, liquidation, ... inside the data item, with
+the trades behind it). `fills`: no snapshot, one push per fill (a taker's fills aggregated by
+price), served only to accounts of fee tier VIP4 and up (64003 otherwise). Pushes echo the
+subscription's arg with the account's `uid`.
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from hftlab.sim import codes
 from hftlab.sim.hub import Session
 
 DEFAULT_SNAPSHOT_INTERVAL_S = 5.0
 INST_TYPES = ("ANY", "SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION")
+FILLS_VIP_LEVEL = 4
+PERIODIC = ("positions", "account")          # the channels with a periodic snapshot
+SNAPSHOT = PERIODIC + ("balance_and_position",)  # the channels with a snapshot on subscribe
 
 
 def uid_for(account: str) -> str:
@@ -77,24 +85,33 @@ def _account_view(arg: dict, record: dict) -> dict:
 
 
 class PrivateFeeds:
-    def __init__(self, exchange, accounts: list[str]):
+    def __init__(self, exchange, accounts: list[str], vip_level: int = 0):
         self.ex = exchange
         self.accounts = list(accounts)
+        self.vip_level = vip_level
         self.subs: dict[str, list[PrivateSub]] = {}  # account -> subscriptions
+
+    def refusal(self, arg: dict) -> codes.Answer | None:
+        """Why a logged-in session may not subscribe this private arg (None: it may)."""
+        if not valid_arg(arg) or (arg.get("instId") and arg["instId"] not in self.ex.instruments):
+            return codes.wrong_channel(arg)
+        if arg["channel"] == "fills" and self.vip_level < FILLS_VIP_LEVEL:
+            return codes.WS_FEE_TIER_TOO_LOW
+        return None
 
     def conn_count(self, account: str, channel: str) -> int:
         return len({id(s.session) for s in self.subs.get(account, ()) if s.arg["channel"] == channel})
 
     def subscribe(self, session: Session, arg: dict) -> bytes | None:
-        """Register; returns the snapshot frame for positions/account (None for orders)."""
+        """Register; returns the snapshot frame of the channels that have one (None for orders, fills)."""
         account = session.account
-        interval = snapshot_interval_s(arg) if arg["channel"] != "orders" else None
+        interval = snapshot_interval_s(arg) if arg["channel"] in PERIODIC else None
         sub = PrivateSub(session, dict(arg), {**arg, "uid": uid_for(account)}, interval)
         if interval is not None:
             sub.next_snapshot = time.monotonic() + interval
         self.unsubscribe(session, arg)
         self.subs.setdefault(account, []).append(sub)
-        return None if arg["channel"] == "orders" else self._snapshot(account, sub)
+        return self._snapshot(account, sub) if arg["channel"] in SNAPSHOT else None
 
     def unsubscribe(self, session: Session, arg: dict) -> None:
         lst = self.subs.get(session.account or "", [])
@@ -105,6 +122,8 @@ class PrivateFeeds:
             self.subs[session.account] = [s for s in self.subs[session.account] if s.session is not session]
 
     def _snapshot(self, account: str, sub: PrivateSub) -> bytes:
+        if sub.arg["channel"] == "balance_and_position":
+            return orjson.dumps({"arg": sub.push_arg, "data": [self.ex.balance_and_position(account)]})
         if sub.arg["channel"] == "positions":
             data = [p for p in self.ex.positions(account) if _record_matches(sub.arg, p)]
         else:
@@ -126,6 +145,8 @@ class PrivateFeeds:
                     if channel == "account":
                         frame = {"arg": sub.push_arg, "eventType": "event_update",
                                  "data": [_account_view(sub.arg, record)]}
+                    elif channel == "balance_and_position":
+                        frame = {"arg": sub.push_arg, "data": [record]}
                     elif not _record_matches(sub.arg, record):
                         continue
                     elif channel == "positions":

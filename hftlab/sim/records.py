@@ -1,5 +1,6 @@
 """The private records the venue answers and pushes, as OKX writes them: orders (with their latest
-fill), balances, positions, and the per-item results of order operations.
+fill), fills (the `fills` channel and the fills history), balances, positions, `balance_and_position`,
+currencies, and the per-item results of order operations.
 
 Pure rendering of the simulator's state into dicts of strings (every number in OKX's plain
 notation, field for field as the docs examples have them); nothing here changes state.
@@ -7,13 +8,15 @@ notation, field for field as the docs examples have them); nothing here changes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from hftlab.domain.instruments import fmt as fmt_decimal
 from hftlab.sim import codes
 from hftlab.sim.accounts import SWAP_LEVER, ZERO, Account, Position, ccy_prices
+from hftlab.sim.instruments import Instrument
 from hftlab.sim.matching import SELL
 from hftlab.sim.orders import LastFill, Order
 
@@ -40,6 +43,11 @@ def amend_result(ts_ms: int, ord_id: str, cl_ord_id: str, req_id: str,
             "sMsg": answer[1]}
 
 
+def cancel_all_after_result(trigger_ms: int, tag: str, ts_ms: int) -> dict[str, str]:
+    """POST /api/v5/trade/cancel-all-after data[0]; triggerTime "0": disarmed."""
+    return {"triggerTime": str(trigger_ms), "tag": tag, "ts": str(ts_ms)}
+
+
 # --- orders ------------------------------------------------------------------------------------------
 def order_record(o: Order, last_px: str, fill: bool = False) -> dict[str, Any]:
     """The `orders` channel / GET order record; `fill`: with the latest fill's fields (a fill push,
@@ -55,15 +63,15 @@ def order_record(o: Order, last_px: str, fill: bool = False) -> dict[str, Any]:
     return {
         "accFillSz": inst.sz_str(o.filled_lots), "algoClOrdId": "", "algoId": "", "amendResult": o.amend_result,
         "amendSource": "", "attachAlgoClOrdId": "", "attachAlgoOrds": [], "avgPx": fmt_decimal(avg),
-        "cancelSource": o.cancel_source.value if o.cancel_source else "", "category": "normal", "ccy": "",
-        "clOrdId": o.cl_ord_id, "code": "0", "cTime": str(o.c_time), "execType": f.exec_type,
+        "cancelSource": o.cancel_source.value if o.cancel_source else "", "category": o.category.value, "ccy": "",
+        "clOrdId": o.cl_ord_id, "code": o.answer[0], "cTime": str(o.c_time), "execType": f.exec_type,
         "fee": fmt_decimal(o.fee), "feeCcy": fee_ccy,
         "fillFee": f.fee, "fillFeeCcy": fee_ccy if f.px else "", "fillNotionalUsd": fmt_decimal(fill_notional)
         if f.px else "", "fillPx": f.px, "fillSz": f.sz, "fillPnl": f.pnl, "fillTime": f.time,
         "fillPxVol": "", "fillPxUsd": "", "fillMarkVol": "", "fillFwdPx": "", "fillMarkPx": "", "fillIdxPx": "",
         "instId": inst.inst_id, "instType": inst.inst_type, "isTpLimit": "false",
         "lastPx": last_px, "lever": "10" if inst.is_swap else "0",
-        "linkedAlgoOrd": {"algoId": ""}, "msg": "", "notionalUsd": fmt_decimal(notional),
+        "linkedAlgoOrd": {"algoId": ""}, "msg": o.answer[1], "notionalUsd": fmt_decimal(notional),
         "ordId": str(o.ord_id), "ordType": o.ord_type, "pnl": fmt_decimal(o.pnl),
         "posSide": ("net" if inst.is_swap else ""), "px": inst.px_str(o.px_idx) if o.px_idx is not None else "",
         "pxType": "", "pxUsd": "", "pxVol": "", "quickMgnType": "", "rebate": "0", "rebateCcy": inst.quote_ccy,
@@ -72,6 +80,40 @@ def order_record(o: Order, last_px: str, fill: bool = False) -> dict[str, Any]:
         "stpMode": "cancel_maker", "sz": fmt_decimal(o.sz), "tag": o.tag, "tdMode": o.td_mode,
         "tgtCcy": o.tgt_ccy, "tpOrdPx": "", "tpTriggerPx": "", "tpTriggerPxType": "",
         "tradeId": f.trade_id, "tradeQuoteCcy": "" if inst.is_swap else inst.quote_ccy, "uTime": str(o.u_time),
+    }
+
+
+# --- fills -------------------------------------------------------------------------------------------
+_INT64 = re.compile(r"[1-9]\d{0,18}")
+
+
+def _fills_cl_ord_id(cl_ord_id: str) -> str:
+    """The `fills` channel echoes a clOrdId only when it is a positive signed int64 in decimal, else "0"."""
+    return cl_ord_id if _INT64.fullmatch(cl_ord_id) and int(cl_ord_id) < 1 << 63 else "0"
+
+
+def fill_push(o: Order, px: str, sz: str, trade_id: str, ts_ms: int, exec_type: str, count: int) -> dict[str, str]:
+    """A `fills` channel item: one maker fill, or a taker's fills at one price aggregated (`count`
+    trades, `tradeId` the last of them)."""
+    return {"instId": o.inst.inst_id, "fillSz": sz, "fillPx": px, "side": o.side, "ts": str(ts_ms),
+            "ordId": str(o.ord_id), "clOrdId": _fills_cl_ord_id(o.cl_ord_id), "tradeId": trade_id,
+            "execType": exec_type, "count": str(count)}
+
+
+def fill_record(o: Order, f: LastFill, bill_id: int, sub_type: str, fee_rate: str, mark_px: str,
+                ts_ms: int) -> dict[str, str]:
+    """GET /api/v5/trade/fills and /fills-history item (the docs example's fields). `execType`
+    is empty for the venue's own liquidation fills, whose `tradeId` is negative."""
+    inst = o.inst
+    fee_ccy = o.fee_ccy or inst.quote_ccy
+    return {
+        "side": o.side, "fillSz": f.sz, "fillPx": f.px, "fillPxVol": "", "fillFwdPx": "", "fee": f.fee,
+        "fillPnl": f.pnl, "ordId": str(o.ord_id), "feeRate": "" if inst.is_swap else fee_rate,
+        "instType": inst.inst_type, "fillPxUsd": "", "instId": inst.inst_id, "clOrdId": o.cl_ord_id,
+        "posSide": "net", "billId": str(bill_id), "subType": sub_type, "fillMarkVol": "", "tag": o.tag,
+        "fillTime": f.time, "execType": f.exec_type, "fillIdxPx": "", "tradeId": f.trade_id,
+        "fillMarkPx": mark_px if inst.is_swap else "", "feeCcy": fee_ccy, "ts": str(ts_ms),
+        "tradeQuoteCcy": "" if inst.is_swap else inst.quote_ccy,
     }
 
 
@@ -149,4 +191,35 @@ def position_record(p: Position, mark: float, last_px: str, now_ms: int) -> dict
         "pendingCloseOrdLiabVal": "", "nonSettleAvgPx": "", "settledPnl": "", "baseBorrowed": "",
         "baseInterest": "", "quoteBorrowed": "", "quoteInterest": "", "spotInUseAmt": "", "clSpotInUseAmt": "",
         "maxSpotInUseAmt": "", "spotInUseCcy": "", "bizRefId": "", "bizRefType": "",
+    }
+
+
+def balance_and_position_record(acct: Account, event_type: str, ccys: Iterable[str], positions: Iterable[Position],
+                                trades: Iterable[tuple[str, str]], now_ms: int) -> dict[str, Any]:
+    """A `balance_and_position` data item: the cash balances of `ccys`, the `positions` (net mode,
+    cross) and the trades (instId, tradeId) behind the event."""
+    return {
+        "pTime": str(now_ms), "eventType": event_type,
+        "balData": [{"ccy": c, "cashBal": fmt_decimal(acct.cash.get(c, ZERO)), "uTime": str(acct.u_time.get(c, now_ms))}
+                    for c in ccys],
+        "posData": [{"posId": p.pos_id, "tradeId": p.trade_id, "instId": p.inst.inst_id, "instType": p.inst.inst_type,
+                     "mgnMode": "cross", "posSide": "net", "pos": fmt_decimal(p.pos), "ccy": p.inst.quote_ccy,
+                     "posCcy": "", "avgPx": fmt_decimal(p.avg_px), "nonSettleAvgPx": "", "settledPnl": "",
+                     "uTime": str(p.u_time)} for p in positions],
+        "trades": [{"instId": inst_id, "tradeId": trade_id} for inst_id, trade_id in trades],
+    }
+
+
+# --- reference data ----------------------------------------------------------------------------------
+def currency_record(ccy: str, instruments: Iterable[Instrument]) -> dict[str, Any]:
+    """GET /api/v5/asset/currencies item: one chain per currency, named as OKX names main nets."""
+    scale = max((len(i.lot_sz.partition(".")[2]) for i in instruments if i.base_ccy == ccy and not i.is_swap),
+                default=8)
+    return {
+        "burningFeeRate": "", "canDep": True, "canInternal": True, "canWd": True, "ccy": ccy,
+        "chain": f"{ccy}-{ccy}", "ctAddr": "", "depEstOpenTime": "", "depQuotaFixed": "", "depQuoteDailyLayer2": "",
+        "fee": "0", "logoLink": "", "mainNet": True, "maxFee": "0", "maxFeeForCtAddr": "", "maxWd": "1000000",
+        "minDep": "0", "minDepArrivalConfirm": "1", "minFee": "0", "minFeeForCtAddr": "", "minInternal": "0",
+        "minWd": "0", "minWdUnlockConfirm": "1", "name": ccy, "needTag": False, "usedDepQuotaFixed": "",
+        "usedWdQuota": "0", "wdEstOpenTime": "", "wdQuota": "10000000", "wdTickSz": str(scale),
     }

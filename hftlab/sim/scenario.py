@@ -8,7 +8,8 @@ YAML (see config/scenarios/):
         role: public
         every_s: 20           # when: every_s (+ start_s, until_s) | at_s: [5, 12] | rate_per_min: 2 (random)
 
-Flag form, one fault per flag: `--fault drop,role=public,every_s=20` (a list value: `at_s=5/12`).
+Flag form, one fault per flag: `--fault drop,role=public,every_s=20` (a list value: `at_s=5/12`),
+e.g. `--fault drop_ack,target=ws,at_s=10`, `--fault liquidate,fraction=0.5,every_s=60`.
 Times are wall seconds since the server started. Random triggers draw from the scenario seed, so a
 scenario replays the same way every run.
 """
@@ -23,9 +24,25 @@ from typing import Any
 import yaml
 
 ROLES = ("public", "business", "private", "any")
+TARGETS = ("rest", "ws", "any")
 MD_CHANNELS = ("books", "books5", "bbo-tbt", "tickers", "trades", "trades-all", "candle1s", "candle1m")
 
-# kind -> {param: (default, type, allowed values or None)}
+
+@dataclass(frozen=True, slots=True)
+class Within:
+    """Allowed values lo < v <= hi (a parameter's range)."""
+
+    lo: float
+    hi: float
+
+    def __contains__(self, v: object) -> bool:
+        return isinstance(v, (int, float)) and self.lo < v <= self.hi
+
+    def __str__(self) -> str:
+        return f"greater than {self.lo:g} and at most {self.hi:g}"
+
+
+# kind -> {param: (default, type, allowed values (a tuple or a Within) or None)}
 KINDS: dict[str, dict[str, tuple[Any, type, tuple | None]]] = {
     # close every matching connection: abort = TCP reset (client sees 1006), close = close frame 4006
     "drop": {"role": ("any", str, ROLES), "mode": ("abort", str, ("abort", "close"))},
@@ -42,10 +59,29 @@ KINDS: dict[str, dict[str, tuple[Any, type, tuple | None]]] = {
     # publish nothing on channel[/inst_id] (None = every market-data channel) for duration_s
     "stall": {"channel": (None, str, MD_CHANNELS), "inst_id": (None, str, None), "duration_s": (5.0, float, None)},
     # the next `count` requests (or all within duration_s) get 50011
-    "rate_limit": {"target": ("any", str, ("rest", "ws", "any")), "count": (1, int, None),
+    "rate_limit": {"target": ("any", str, TARGETS), "count": (1, int, None),
                    "duration_s": (None, float, None)},
     # order acks (REST and WS) wait delay_ms more, for the next `count` acks or for duration_s
     "delay_acks": {"delay_ms": (500.0, float, None), "count": (None, int, None), "duration_s": (None, float, None)},
+    # --- the order path (place, amend, cancel; single or batch). Each lasts for the next `count`
+    # requests, or every request within duration_s (neither given: the next one).
+    # the request executes but its answer never comes: no WS reply; the HTTP request hangs hold_s, then
+    # the connection is dropped without a response (the client's timeout fires first)
+    "drop_ack": {"target": ("any", str, TARGETS), "count": (None, int, None), "duration_s": (None, float, None),
+                 "hold_s": (30.0, float, None)},
+    # the request executes, then is answered 50004 ("does not mean that the request was successful or
+    # failed"): HTTP 400 on REST, the op's reply code on WS
+    "answer_50004": {"target": ("any", str, TARGETS), "count": (None, int, None), "duration_s": (None, float, None)},
+    # a place/amend carrying an expTime is held until margin_ms past it, then refused with 50037: it
+    # does not execute (requests without an expTime pass untouched and are not counted)
+    "delay_past_exptime": {"margin_ms": (100.0, float, None), "count": (None, int, None),
+                           "duration_s": (None, float, None)},
+    # every WebSocket trading op is answered with 64007 and does nothing; REST keeps working (a
+    # client's per-operation REST fallback)
+    "reject_ws_ops": {"count": (None, int, None), "duration_s": (None, float, None)},
+    # the venue liquidates every account's position in inst_id (fraction 1 closes it): a negative trade
+    # id, no orders/fills push; only positions, account, balance_and_position and REST show it
+    "liquidate": {"inst_id": ("BTC-USDT-SWAP", str, None), "fraction": (1.0, float, Within(0.0, 1.0))},
 }
 TRIGGER_KEYS = ("at_s", "every_s", "start_s", "until_s", "rate_per_min")
 
@@ -106,7 +142,9 @@ def parse_fault(raw: Mapping[str, Any], where: str) -> FaultSpec:
         value = raw.get(key, default)
         if value is not None:
             value = _number(where, key, value, typ)
-            if allowed is not None and value not in allowed:
+            if isinstance(allowed, Within) and value not in allowed:
+                raise ScenarioError(f"{where}: {key}={value!r} must be {allowed}")
+            if isinstance(allowed, tuple) and value not in allowed:
                 raise ScenarioError(f"{where}: {key}={value!r} is not one of {list(allowed)}")
         params[key] = value
     at = raw.get("at_s", ())

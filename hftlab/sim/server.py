@@ -5,14 +5,20 @@
         sim.faults.skip_seq("BTC-USDT")         # misbehave on command; sim.fault_log says what happened
 
 A feed task advances the exchange every `book_interval_ms` of market time (market time = speed x
-wall time) and publishes what changed; a watchdog enforces the 30 s idle rule; the fault
-scheduler and the replay (when given files) run beside them. `stop()` ends every task it started.
+wall time) and publishes what changed; a watchdog enforces the 30 s idle rule and lapses
+Cancel-All-After timers (on the wall clock); the fault scheduler and the replay (when given files)
+run beside them. `stop()` ends every task it started. With `tls` the server makes a CA and a
+certificate at start-up and serves https/wss (`sim.ca_path`: the CA to trust).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import shutil
+import ssl
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -20,25 +26,28 @@ from pathlib import Path
 from aiohttp import web
 
 from hftlab.core.secrets import SIM_CREDENTIALS, Credentials
-from hftlab.sim import codes
+from hftlab.sim import codes, tls
 from hftlab.sim.clock import MarketClock
 from hftlab.sim.config import SimConfig
+from hftlab.sim.deadman import CancelAllAfter
 from hftlab.sim.faults import FaultInjector, FaultRecord
 from hftlab.sim.feeds import MarketFeeds
 from hftlab.sim.gate import Keyring
 from hftlab.sim.hub import Hub, SimStats
+from hftlab.sim.instruments import Instrument, default_instruments
 from hftlab.sim.market import BARS
 from hftlab.sim.private import PrivateFeeds
 from hftlab.sim.replay import Replayer, load_source
 from hftlab.sim.rest import RestApi
 from hftlab.sim.scenario import FaultSpec, Scenario, load_scenario
-from hftlab.sim.trading import Trading
+from hftlab.sim.trading import RateWindow, Trading
 from hftlab.sim.ws import WsGateway
 
 log = logging.getLogger("hftlab.sim")
 
 STEP_BUDGET_S = 0.02  # at most this long stepping the market before the sockets get a turn
 MAX_LAG_WALL_MS = 1000.0  # further behind than this (in wall time) and market time is slowed down
+CAA_PERIOD_S = 0.25  # how often lapsed Cancel-All-After timers are looked for (OKX: "up to a few seconds")
 
 
 class _Market:
@@ -57,6 +66,30 @@ class _Market:
         if self.replayer is not None and self.replayer.serves(channel, inst_id):
             return self.replayer.initial(channel, inst_id)
         return self.feeds.initial(channel, inst_id)
+
+
+class _Venue:
+    """The venue's own actions on accounts, each followed by the private pushes it causes."""
+
+    def __init__(self, exchange, private: PrivateFeeds):
+        self.exchange = exchange
+        self.private = private
+
+    def liquidate(self, inst_id: str, fraction: float) -> list[dict[str, str]]:
+        done = self.exchange.liquidate(inst_id, fraction)
+        self.private.flush()
+        return done
+
+    def cancel_pending(self, account: str, tag: str) -> list[str]:
+        done = self.exchange.cancel_pending(account, tag)
+        self.private.flush()
+        return done
+
+
+def listed_instruments(cfg: SimConfig) -> list[Instrument]:
+    """The default instruments, those named in `null_inst_id_code` listed without an instIdCode."""
+    return [dataclasses.replace(i, inst_id_code=None) if i.inst_id in cfg.null_inst_id_code else i
+            for i in default_instruments()]
 
 
 def _injector(faults, cfg: SimConfig) -> FaultInjector:
@@ -86,8 +119,9 @@ class SimServer:
 
             interval = cfg.book_interval_ms
             start = start_ms if start_ms is not None else int(time.time() * 1000) // interval * interval
-            exchange = SimExchange(seed=cfg.seed, signal_strength=cfg.signal_strength, maker_fee=cfg.maker_fee,
-                                   taker_fee=cfg.taker_fee, start_ms=start)
+            exchange = SimExchange(listed_instruments(cfg), seed=cfg.seed, signal_strength=cfg.signal_strength,
+                                   maker_fee=cfg.maker_fee, taker_fee=cfg.taker_fee, start_ms=start,
+                                   amend_latency_ms=cfg.amend_latency_ms)
         self.exchange = exchange
         self.faults = _injector(faults, cfg)
         self.keyring = Keyring(credentials)
@@ -98,18 +132,22 @@ class SimServer:
         self.feeds = MarketFeeds(exchange, self.hub, self.faults, seed=cfg.seed, legacy_checksum=cfg.legacy_checksum,
                                  keepalive_s=keepalive_s, candle_channels=[f"candle{bar}" for bar in BARS],
                                  external_keys=self.replayer.keys if self.replayer else ())
-        self.private = PrivateFeeds(exchange, self.keyring.accounts)
-        self.ops = Trading(exchange, on_change=self.private.flush)
+        self.private = PrivateFeeds(exchange, self.keyring.accounts, vip_level=cfg.vip_level)
+        self.ops = Trading(exchange, on_change=self.private.flush,
+                           account_limits=RateWindow(limit=cfg.sub_account_rate_limit))
+        self.venue = _Venue(exchange, self.private)
+        self.deadman = CancelAllAfter()
         self.ws = WsGateway(hub=self.hub, privates=self.private, ops=self.ops, keyring=self.keyring,
                             faults=self.faults, stats=self.stats, market=_Market(self.feeds, self.replayer),
                             ack_latency_s=cfg.ack_latency_ms / 1000.0, md_latency_s=cfg.md_latency_ms / 1000.0,
                             idle_timeout_s=idle_timeout_s, compress=ws_compress)
         self.rest = RestApi(exchange=exchange, ops=self.ops, keyring=self.keyring, faults=self.faults,
                             stats=self.stats, published_book=self.feeds.published_book,
-                            replay=self.replayer, ack_latency_s=cfg.ack_latency_ms / 1000.0)
-        self.faults.bind(self.ws)
+                            replay=self.replayer, ack_latency_s=cfg.ack_latency_ms / 1000.0, deadman=self.deadman)
+        self.faults.bind(self.ws, self.venue)
         self.clock: MarketClock | None = None
         self.port: int | None = None
+        self.tls_files: tls.TlsFiles | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task] = []
 
@@ -117,13 +155,22 @@ class SimServer:
     @property
     def rest_url(self) -> str:
         self._require_started()
-        return f"http://{self.cfg.host}:{self.port}"
+        return f"{'https' if self.tls_files else 'http'}://{self.cfg.host}:{self.port}"
 
     def ws_url(self, role: str) -> str:
         self._require_started()
         if role not in codes.ROLES:
             raise ValueError(f"role must be one of {codes.ROLES}, got {role!r}")
-        return f"ws://{self.cfg.host}:{self.port}/ws/v5/{role}"
+        return f"{'wss' if self.tls_files else 'ws'}://{self.cfg.host}:{self.port}/ws/v5/{role}"
+
+    @property
+    def ca_path(self) -> Path | None:
+        """The CA certificate (PEM) clients trust to reach a TLS server; None without TLS."""
+        return self.tls_files.ca if self.tls_files else None
+
+    def client_ssl(self) -> ssl.SSLContext | None:
+        """A client SSL context trusting this server (None without TLS)."""
+        return tls.client_context(self.tls_files) if self.tls_files else None
 
     @property
     def fault_log(self) -> list[FaultRecord]:
@@ -142,12 +189,17 @@ class SimServer:
         app.router.add_get("/ws/v5/{role}", self.ws.handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.cfg.host, self.cfg.port)
+        ssl_context = None
+        if self.cfg.tls:
+            self.tls_files = tls.make_certificates(Path(tempfile.mkdtemp(prefix="hftlab-sim-tls-")), self.cfg.host)
+            ssl_context = tls.server_context(self.tls_files)
+        site = web.TCPSite(self._runner, self.cfg.host, self.cfg.port, ssl_context=ssl_context)
         try:
             await site.start()
         except OSError as e:
             await self._runner.cleanup()
             self._runner = None
+            self._remove_tls()
             raise OSError(e.errno, f"cannot listen on {self.cfg.host}:{self.cfg.port}: {e.strerror} "
                                    "(use port 0 for a free port)") from None
         self.port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
@@ -171,6 +223,11 @@ class SimServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self._remove_tls()
+
+    def _remove_tls(self) -> None:
+        if self.tls_files is not None:
+            shutil.rmtree(self.tls_files.ca.parent, ignore_errors=True)
 
     async def __aenter__(self) -> SimServer:
         await self.start()
@@ -209,10 +266,18 @@ class SimServer:
             await asyncio.sleep(clock.wall_delay_s(next_t))  # 0 when behind: still lets sockets run
 
     async def _watchdog(self) -> None:
-        period = min(1.0, self.ws.idle_timeout_s / 10.0)
+        period = min(CAA_PERIOD_S, self.ws.idle_timeout_s / 10.0)
         while True:
             await asyncio.sleep(period)
             try:
                 self.ws.watchdog_tick(time.monotonic())
+                self.lapse_cancel_all_after(time.time())
             except Exception:
                 log.exception("sim watchdog failed")
+
+    def lapse_cancel_all_after(self, now: float) -> None:
+        """Cancel the pending orders of every Cancel-All-After timer that lapsed by `now` (wall s)."""
+        for account, tag in self.deadman.due(now):
+            cancelled = self.venue.cancel_pending(account, tag)
+            log.info("cancel-all-after lapsed for %s%s: %d order(s) cancelled", account,
+                     f" tag {tag}" if tag else "", len(cancelled))

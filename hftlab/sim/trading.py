@@ -1,9 +1,11 @@
 """Order operations shared by REST (`/api/v5/trade/...`, instId) and WebSocket (`order`, ... , instIdCode).
 
-The gateway's part lives here: resolving WS `instIdCode`s, OKX's per-user rate windows, the
-top-level code of a (batch) op and the result shape of each op and transport (exactly the keys OKX
-documents). Validating the order itself (parameters, lot size, balance, duplicates) and its fate are
-the exchange's.
+The gateway's part lives here: resolving WS `instIdCode`s, `expTime` (a place or amend that arrives
+after it is dropped with 50037 and does nothing), OKX's rate windows (60 requests / 2 s per user,
+instrument and op, 50011; 1000 new+amend orders / 2 s per sub-account, 50061; cancels do not count
+towards the latter), the top-level code of a (batch) op and the result shape of each op and
+transport (exactly the keys OKX documents). Validating the order itself (parameters, lot size,
+balance, duplicates) and its fate are the exchange's.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hftlab.sim import codes
+from hftlab.sim import codes, validation
+from hftlab.sim.validation import Rejected
 
 ID_CHARS = re.compile(r"^[A-Za-z0-9]{1,32}$")  # WS request ids, as clOrdId
 MAX_BATCH = 20
@@ -41,6 +44,8 @@ BATCH_OPS = frozenset({"batch-orders", "batch-cancel-orders", "cancel-batch-orde
 # OKX: 60 requests / 2 s per user and instrument for each of place, cancel, amend (REST and WS share it).
 WINDOW_S = 2.0
 PER_INST_LIMIT = 60
+SUB_ACCOUNT_LIMIT = 1000  # new + amend orders per 2 s per sub-account (fill-ratio tiers raise it to 10 000)
+EXPIRING = frozenset({"place", "amend"})  # the ops expTime applies to
 
 
 def micros() -> str:
@@ -90,10 +95,13 @@ def _failed(item: dict, code: tuple[str, str], **extra: str) -> dict:
 class Trading:
     """Runs order ops against the exchange for an authenticated account."""
 
-    def __init__(self, exchange, on_change: Callable[[], None] = lambda: None, limits: RateWindow | None = None):
+    def __init__(self, exchange, on_change: Callable[[], None] = lambda: None, limits: RateWindow | None = None,
+                 account_limits: RateWindow | None = None, wall: Callable[[], float] = time.time):
         self.ex = exchange
         self.on_change = on_change
         self.limits = limits or RateWindow()
+        self.account_limits = account_limits or RateWindow(SUB_ACCOUNT_LIMIT)
+        self._wall = wall
 
     def resolve_code(self, item: Any) -> tuple[dict | None, dict | None]:
         """WS items name the instrument by instIdCode; returns (item with instId, None) or (None, failure)."""
@@ -112,9 +120,15 @@ class Trading:
         resolved["instId"] = inst.inst_id
         return resolved, None
 
-    def run(self, account: str, op: str, items: Sequence[dict]) -> list[dict]:
-        """One result per item (not yet shaped). Call `on_change` once the reply is out."""
+    def run(self, account: str, op: str, items: Sequence[dict], exp_time: Any = None) -> list[dict]:
+        """One result per item (not yet shaped). `exp_time`: the request's expTime (REST header, WS
+        field), checked as the request is processed. Call `on_change` once the reply is out."""
         kind = KIND[op]
+        if kind in EXPIRING:
+            try:
+                validation.not_expired(validation.exp_time(exp_time), int(self._wall() * 1000))
+            except Rejected as r:
+                return [_failed(item, r.answer) for item in items]
         return [self._one(account, kind, item) for item in items]
 
     def _one(self, account: str, kind: str, item: dict) -> dict:
@@ -123,10 +137,17 @@ class Trading:
             return _failed(item, codes.empty_param("instId"))
         if not self.limits.allow((account, kind, inst_id)):
             return _failed(item, codes.RATE_LIMIT)
+        # Reading: the per-endpoint window is checked first; a request it refuses is not counted here.
+        if kind != "cancel" and not self.account_limits.allow((account,)):
+            return _failed(item, codes.SUB_ACCOUNT_RATE_LIMIT)
         if kind == "place":
             return self.ex.place_order(account, item)
         ord_id, cl_ord_id = item.get("ordId") or None, item.get("clOrdId") or None
         if kind == "cancel":
             return self.ex.cancel_order(account, inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
-        return self.ex.amend_order(account, inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id,
-                                   new_sz=item.get("newSz"), new_px=item.get("newPx"), req_id=item.get("reqId"))
+        try:
+            cxl_on_fail = validation.flag(item.get("cxlOnFail"), "cxlOnFail")
+        except Rejected as r:
+            return _failed(item, r.answer)
+        return self.ex.amend_order(account, inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id, new_sz=item.get("newSz"),
+                                   new_px=item.get("newPx"), req_id=item.get("reqId"), cxl_on_fail=cxl_on_fail)

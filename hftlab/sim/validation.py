@@ -152,7 +152,7 @@ def order_request(req: Mapping[str, Any], inst: Instrument) -> OrderRequest:
     if pos_side not in (("", "net") if inst.is_swap else ("",)):
         raise _param("posSide")
     tgt = str(req.get("tgtCcy") or "")
-    if tgt not in ("", "base_ccy", "quote_ccy") or (tgt and (inst.is_swap or ord_type != "market")):
+    if not tgt_ccy_allowed(tgt, inst, ord_type):
         raise _param("tgtCcy")
     reduce_only = flag(req.get("reduceOnly"), "reduceOnly")
     sz = positive(req["sz"], "sz")
@@ -167,6 +167,18 @@ def order_request(req: Mapping[str, Any], inst: Instrument) -> OrderRequest:
     by_quote = (not inst.is_swap and ord_type == "market"
                 and (tgt == "quote_ccy" or (tgt == "" and side == BUY)))
     return OrderRequest(cl, tag, side, ord_type, td_mode, pos_side, tgt, reduce_only, sz, px_idx, by_quote)
+
+
+def tgt_ccy_allowed(tgt: str, inst: Instrument, ord_type: str) -> bool:
+    """OKX documents `tgtCcy` for spot market orders. Lenient where OKX is: `base_ccy` on a spot
+    order of any type is what `sz` means anyway, and clients send it on limit orders too.
+    Reading: `quote_ccy` on a priced order, and any tgtCcy on a contract (sized in contracts),
+    would change what `sz` means in a way the order type cannot honour, so they are refused."""
+    if tgt == "":
+        return True
+    if tgt not in ("base_ccy", "quote_ccy") or inst.is_swap:
+        return False
+    return tgt == "base_ccy" or ord_type == "market"
 
 
 def order_lots(inst: Instrument, sz: Decimal) -> int:
@@ -210,6 +222,12 @@ def unique_cl_ord_id(pending: bool) -> None:
         raise Rejected(*codes.DUPLICATE_CL_ORD_ID)
 
 
+def below_pending_limit(inst_id: str, pending: int, limit: int) -> None:
+    """At most `limit` (OKX: 500) pending orders per instrument (51174)."""
+    if pending >= limit:
+        raise Rejected(*codes.fill(codes.PENDING_LIMIT, inst_id, limit))
+
+
 def funds(ccy: str, available: Decimal, need: Decimal) -> None:
     """What the order must hold is available (51008)."""
     if available < need:
@@ -227,25 +245,29 @@ def amend_given(new_sz: str | None, new_px: str | None) -> None:
         raise Rejected(*codes.fill(codes.REST_EITHER_PARAM, "newSz", "newPx"))
 
 
-def amend_size(inst: Instrument, new_sz: str | None, filled_lots: int) -> tuple[int, Decimal] | None:
-    """(lots, size) of `newSz` (which counts what already filled), or None when not given."""
+def amend_size(inst: Instrument, new_sz: str | None) -> tuple[int, Decimal] | None:
+    """(lots, size) of `newSz`, or None when not given. `newSz` counts what already filled: at or
+    below it the order ends filled (the exchange's part), so it is no refusal here."""
     if not _given(new_sz):
         return None
     sz = positive(new_sz, "newSz")
-    lots = order_lots(inst, sz)
-    if lots <= filled_lots:
-        raise _param("newSz")
-    return lots, sz
+    return order_lots(inst, sz), sz
 
 
-def amend_price(inst: Instrument, side: str, new_px: str | None, band: tuple[int, int]) -> int | None:
-    """The tick index of `newPx`, or None when not given."""
+def amend_slots(in_flight: int, limit: int) -> None:
+    """At most `limit` (OKX: 3) amendments of one order in progress at once (51513)."""
+    if in_flight >= limit:
+        raise Rejected(*codes.AMEND_IN_PROGRESS)
+
+
+def amend_price(inst: Instrument, new_px: str | None) -> int | None:
+    """The tick index of `newPx`, or None when not given (the price band is checked when the
+    amendment applies: `within_band`)."""
     if not _given(new_px):
         return None
     px_idx = inst.px_idx(positive(new_px, "newPx"))
     if px_idx is None:
         raise _param("newPx")
-    within_band(inst, side, px_idx, band)
     return px_idx
 
 
@@ -253,3 +275,42 @@ def amend_post_only(side: str, px_idx: int, touch: int | None) -> None:
     """A post-only order may not be re-priced across the touch (51511)."""
     if crosses(side, px_idx, touch):
         raise Rejected(*codes.AMEND_NOT_POST_ONLY)
+
+
+# --- request-level parameters ---------------------------------------------------------------------
+def exp_time(raw: Any) -> int | None:
+    """`expTime` (REST header / WS field): a Unix-ms deadline, or None when absent. Reading: a value
+    that is not a whole number of milliseconds is a parameter error (51000)."""
+    if not _given(raw):
+        return None
+    text = str(raw)
+    if not text.isdigit():
+        raise _param("expTime")
+    return int(text)
+
+
+def not_expired(deadline_ms: int | None, now_ms: int) -> None:
+    """A request that arrives after its expTime is dropped without executing (50037)."""
+    if deadline_ms is not None and now_ms > deadline_ms:
+        raise Rejected(*codes.ORDER_EXPIRED)
+
+
+CAA_TIMEOUTS = range(10, 121)  # seconds; "0" disarms
+
+
+def caa_timeout(raw: Any) -> int:
+    """Cancel-All-After `timeOut`: "0" or "10".."120" seconds (50014 when missing, else 51000)."""
+    if not _given(raw):
+        raise _empty("timeOut")
+    text = str(raw)
+    if not text.isdigit() or (int(text) != 0 and int(text) not in CAA_TIMEOUTS):
+        raise _param("timeOut")
+    return int(text)
+
+
+def caa_tag(raw: Any) -> str:
+    """Cancel-All-After `tag`: empty (account level) or an order tag's format (51000)."""
+    tag = "" if raw is None else str(raw)
+    if tag and not _TAG.fullmatch(tag):
+        raise _param("tag")
+    return tag

@@ -3,7 +3,8 @@
 Text `ping` -> text `pong`; `subscribe`/`unsubscribe` acknowledged one frame per arg with
 `connId`; errors as `event: error` with a string `code`; `login` verified as OKX does; trading
 ops (`order`, `batch-orders`, `cancel-order`, `batch-cancel-orders`, `amend-order`,
-`batch-amend-orders`) on /private after login, naming instruments by `instIdCode`. A connection
+`batch-amend-orders`) on /private after login, naming instruments by `instIdCode`, with an optional
+`expTime` (ms) after which a place/amend is dropped (50037). A connection
 that has neither subscribed nor logged in within `idle_timeout_s`, or was sent nothing for that
 long, is closed with 4004 "No data received in 30s.".
 """
@@ -13,13 +14,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import orjson
 from aiohttp import WSMsgType, web
 
-from hftlab.sim import codes, gate, private, trading
+from hftlab.sim import codes, gate, private, trading, validation
+from hftlab.sim.faults import AckFault
 from hftlab.sim.hub import Hub, Session, SimStats
+from hftlab.sim.validation import Rejected
 
 log = logging.getLogger("hftlab.sim.ws")
 
@@ -44,17 +48,17 @@ def _op_reply(req_id: str, op: str, code: str, msg: str, data: list, in_time: st
                          "outTime": trading.micros()})
 
 
-def _channel_error(role: str, arg: dict, logged_in: bool) -> tuple[str, str] | None:
-    """Which URL may serve this channel (None: this one)."""
+def _channel_error(role: str, arg: dict, logged_in: bool,
+                   private_refusal: Callable[[dict], codes.Answer | None]) -> codes.Answer | None:
+    """Which URL may serve this channel (None: this one); `private_refusal`: the private feeds'
+    own conditions (parameters, fee tier)."""
     channel = arg["channel"]
     if channel in codes.PRIVATE_CHANNELS:
         if role != "private":
             return codes.wrong_channel(arg)
         if not logged_in:
             return codes.WS_PLEASE_LOGIN
-        if not private.valid_arg(arg):
-            return codes.wrong_channel(arg)
-        return None
+        return private_refusal(arg)
     if codes.is_business_channel(channel):
         if role == "public":
             return codes.WS_MIGRATED_TO_BUSINESS
@@ -212,7 +216,7 @@ class WsGateway:
             if "uly" in arg:
                 session.send(_error(*codes.WS_ULY_UNSUPPORTED, session.conn_id, req_id))
                 continue
-            problem = _channel_error(session.role, arg, session.account is not None)
+            problem = _channel_error(session.role, arg, session.account is not None, self.privates.refusal)
             channel = arg["channel"]
             if problem is None and channel not in codes.PRIVATE_CHANNELS and \
                     not self.market.serves(channel, arg.get("instId", "")):
@@ -280,14 +284,26 @@ class WsGateway:
         if not req_id or not isinstance(args, list) or not args or len(args) > (1 if single else trading.MAX_BATCH):
             session.send(_op_reply(req_id or "", op, *codes.WS_INVALID_ARGS, [], in_time))
             return
+        if self.faults.take_ws_reject(op):
+            session.send(_op_reply(req_id, op, *codes.fill(codes.WS_INTERNAL_ERROR, op), [], in_time))
+            return
         if self.faults.take_rate_limit("ws", op):
             session.send(_op_reply(req_id, op, *codes.RATE_LIMIT, [], in_time))
             return
-        delay = self.ack_latency_s + self.faults.take_ack_delay(f"ws {op}")
+        delay = self.ack_latency_s + self.faults.take_ack_delay(f"ws {op}") + self._late_delivery(req)
         if delay > 0:
             self._spawn(self._trade_later(session, req, in_time, delay))
         else:
             self._run_trade(session, req, in_time)
+
+    def _late_delivery(self, req: dict) -> float:
+        if trading.KIND[req["op"]] not in trading.EXPIRING:
+            return 0.0
+        try:
+            exp_time = validation.exp_time(req.get("expTime"))
+        except Rejected:
+            return 0.0  # refused as it is processed
+        return self.faults.take_late_delivery(f"ws {req['op']}", exp_time, int(time.time() * 1000))
 
     async def _trade_later(self, session: Session, req: dict, in_time: str, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -303,9 +319,13 @@ class WsGateway:
             slots.append(failure)
             if ok is not None:
                 resolved.append(ok)
-        results = iter(self.ops.run(session.account, op, resolved)) if resolved else iter(())
+        results = iter(self.ops.run(session.account, op, resolved, req.get("expTime"))) if resolved else iter(())
         keys = trading.RESULT_KEYS[(op, "ws")]
         data = [trading.shape(slot if slot is not None else next(results), keys) for slot in slots]
         code, msg = trading.aggregate(data, rest=False)
-        session.send(_op_reply(req_id, op, code, msg, data, in_time))
-        self.ops.on_change()  # the orders/positions/account pushes follow the ack
+        fault = self.faults.take_ack_fault("ws", op)
+        if fault is None:
+            session.send(_op_reply(req_id, op, code, msg, data, in_time))
+        elif fault[0] is AckFault.TIMEOUT:
+            session.send(_op_reply(req_id, op, *codes.REQUEST_TIMEOUT, [], in_time))
+        self.ops.on_change()  # the orders/positions/account pushes follow the ack (or its loss)

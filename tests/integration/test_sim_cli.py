@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import ssl
 import sys
 import urllib.request
+from pathlib import Path
 
 from hftlab.core.config import REPO_ROOT
 
@@ -57,3 +59,28 @@ async def test_bad_options_exit_2(tmp_path):
         out, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 2, (args, out, err)
         assert needle in err.decode(), err.decode()
+
+
+async def test_tls_prints_the_ca_and_serves_https(tmp_path):
+    proc = await _start("--port", "0", "--tls", "--fault", "liquidate,fraction=0.5,at_s=3600",
+                        "--fault", "drop_ack,target=ws,every_s=3600")
+    try:
+        lines = []
+        while not any(line.startswith("hftlab sim: running") for line in lines):
+            line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+            assert line, f"sim exited early: {(await proc.stderr.read()).decode()}"
+            lines.append(line)
+        rest = next(line.split()[-1] for line in lines if " REST " in line)
+        ca = next(line.split()[4] for line in lines if line.startswith("hftlab sim: TLS CA "))
+        assert rest.startswith("https://") and any("wss://" in line for line in lines)
+        assert any("2 scheduled fault(s)" in line for line in lines)
+        ctx = ssl.create_default_context(cafile=ca)
+        url = f"{rest}/api/v5/public/time"
+        body = await asyncio.to_thread(lambda: json.load(urllib.request.urlopen(url, timeout=10, context=ctx)))
+        assert body["code"] == "0"
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert not Path(ca).exists()                                         # the throwaway CA is removed on exit

@@ -10,11 +10,9 @@ from decimal import Decimal
 import pytest
 
 from hftlab.sim.exchange import SimExchange
-from hftlab.sim.instruments import Instrument, MarketProfile
-
-STILL = MarketProfile(start_px=100.0, vol_annual=0.0, revert_std=0.0, limit_rate=0.0, market_rate=0.0,
-                      market_branching=0.0, order_notional=100.0, half_spread_ticks=0.5)
-TST = Instrument("TST-USDT", 77, "SPOT", "TST", "USDT", "0.1", "0.001", "0.01", STILL)
+from hftlab.sim.instruments import Instrument
+from hftlab.sim.testing import STILL_SPOT as TST
+from hftlab.sim.testing import STILL_SWAP
 BALANCES = {"USDT": "10000", "TST": "100"}
 NUM = re.compile(r"^(0|[1-9]\d*)(\.\d*[1-9])?$")
 
@@ -71,3 +69,9 @@ def orders_of() -> Callable[..., list[dict]]:
 def touch() -> Callable[..., tuple[Decimal, Decimal, Decimal, Decimal]]:
     """(bid px, bid sz, ask px, ask sz) of an instrument's book."""
     return _touch
+
+
+@pytest.fixture(scope="session")
+def tsw() -> Instrument:
+    """TST-USDT-SWAP, a still swap beside TST-USDT: ctVal 1, lot and min 0.01, instIdCode 79."""
+    return STILL_SWAP

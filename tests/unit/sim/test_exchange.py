@@ -290,3 +290,215 @@ def test_market_sell_sized_in_quote_never_sells_more_than_it_holds(still, order,
     bal = {d["ccy"]: d for d in ex.balances("k")["details"]}
     assert Decimal(bal["TST"]["cashBal"]) == 100 - sum(Decimal(r["fillSz"]) for r in recs if r["tradeId"])
     assert bal["TST"]["frozenBal"] == "0"
+
+
+# --- clOrdId reuse, pending cap ------------------------------------------------------------------
+def test_a_finished_clordid_opens_a_new_order_and_queries_find_the_latest(still, order, orders_of, touch):
+    ex = still()
+    _, _, ask, _ = touch(ex)
+    first = order(ex, ordType="ioc", px=str(ask), sz="0.5", clOrdId="R1")     # trades and ends at once
+    assert ex.get_order("k", "TST-USDT", cl_ord_id="R1")["state"] == "filled"
+    second = order(ex, px="99", clOrdId="R1")
+    assert second["sCode"] == "0" and second["ordId"] != first["ordId"]
+    assert order(ex, px="98", clOrdId="R1")["sCode"] == "51016"             # refused while R1 is pending
+    assert ex.get_order("k", "TST-USDT", cl_ord_id="R1")["ordId"] == second["ordId"]
+    assert ex.get_order("k", "TST-USDT", ord_id=first["ordId"])["state"] == "filled"
+    assert ex.cancel_order("k", "TST-USDT", cl_ord_id="R1")["ordId"] == second["ordId"]
+    assert order(ex, px="98", clOrdId="R1")["sCode"] == "0"
+
+
+def test_a_clordid_is_looked_up_per_instrument(tst):
+    other = Instrument("TSU-USDT", 78, "SPOT", "TSU", "USDT", "0.1", "0.001", "0.01", tst.profile)
+    ex = SimExchange([tst, other], seed=3, initial_balances={"USDT": "10000"})
+    a = ex.place_order("k", {"instId": "TST-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+                             "px": "99", "sz": "1", "clOrdId": "X"})
+    ex.cancel_order("k", "TST-USDT", cl_ord_id="X")
+    b = ex.place_order("k", {"instId": "TSU-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+                             "px": "99", "sz": "1", "clOrdId": "X"})
+    assert ex.get_order("k", "TST-USDT", cl_ord_id="X")["ordId"] == a["ordId"]
+    assert ex.get_order("k", "TSU-USDT", cl_ord_id="X")["ordId"] == b["ordId"]
+
+
+def test_500_pending_orders_per_instrument(still, order):
+    ex = still()
+    ids = [order(ex, px="90", sz="0.01")["ordId"] for _ in range(500)]
+    assert "" not in ids
+    refused = order(ex, px="90", sz="0.01")
+    assert (refused["sCode"], refused["sMsg"]) == (
+        "51174", "Order failed, number of pending orders for TST-USDT exceed the limit of 500.")
+    assert order(ex, "other", px="90", sz="0.01")["sCode"] == "0"           # per account
+    ex.cancel_order("k", "TST-USDT", ord_id=ids[0])
+    assert order(ex, px="90", sz="0.01")["sCode"] == "0"
+
+
+# --- amendments ------------------------------------------------------------------------------------
+def test_amend_to_at_most_what_filled_ends_the_order_filled(still, order, orders_of):
+    ex = still()
+    oid = order(ex, side="sell", px="100", sz="3")["ordId"]
+    order(ex, "taker", px="100", sz="1")
+    ex.take_private_events("k")
+    assert ex.get_order("k", "TST-USDT", ord_id=oid)["state"] == "partially_filled"
+    ack = ex.amend_order("k", "TST-USDT", ord_id=oid, new_sz="0.5", req_id="shrink")
+    assert ack["sCode"] == "0" and ack["reqId"] == "shrink"
+    [rec] = orders_of(ex.take_private_events("k"))
+    assert (rec["state"], rec["accFillSz"], rec["sz"], rec["amendResult"], rec["reqId"]) == \
+        ("filled", "1", "1", "0", "shrink")
+    assert ex.pending_orders("k") == [] and ex.book_levels("TST-USDT", 1)[1][0][0] == "100.1"
+    assert {d["ccy"]: d["frozenBal"] for d in ex.balances("k")["details"]}["TST"] == "0"
+
+
+def test_amendments_in_flight_at_most_three(still, order, orders_of):
+    ex = still(amend_latency_ms=500)
+    oid = order(ex, px="99", sz="1")["ordId"]
+    ex.take_private_events("k")
+    acks = [ex.amend_order("k", "TST-USDT", ord_id=oid, new_sz=str(2 + k), req_id=f"r{k}") for k in range(4)]
+    assert [a["sCode"] for a in acks] == ["0", "0", "0", "51513"]
+    assert acks[3]["sMsg"].startswith("Number of modification requests") and acks[3]["reqId"] == "r3"
+    assert orders_of(ex.take_private_events("k")) == []                   # acknowledged, not yet applied
+    assert ex.get_order("k", "TST-USDT", ord_id=oid)["sz"] == "1"
+    ex.advance_to(ex.now_ms + 500)
+    recs = orders_of(ex.take_private_events("k"))
+    assert [(r["reqId"], r["amendResult"], r["sz"]) for r in recs] == [("r0", "0", "2"), ("r1", "0", "3"),
+                                                                        ("r2", "0", "4")]
+    assert ex.amend_order("k", "TST-USDT", ord_id=oid, new_sz="5")["sCode"] == "0"   # slots free again
+
+
+def test_an_amendment_that_fails_when_it_applies_is_pushed(still, order, orders_of):
+    ex = still(amend_latency_ms=200)
+    keep = order(ex, px="99", sz="1")["ordId"]
+    drop = order(ex, px="98", sz="1")["ordId"]
+    ex.take_private_events("k")
+    assert ex.amend_order("k", "TST-USDT", ord_id=keep, new_px="200", req_id="a")["sCode"] == "0"
+    assert ex.amend_order("k", "TST-USDT", ord_id=drop, new_px="200", req_id="b", cxl_on_fail=True)["sCode"] == "0"
+    ex.advance_to(ex.now_ms + 200)
+    a, b = orders_of(ex.take_private_events("k"))
+    assert (a["ordId"], a["state"], a["amendResult"], a["reqId"], a["code"], a["px"]) == \
+        (keep, "live", "-1", "a", "51006", "99")
+    assert a["msg"].startswith("Order price is not within the price limit")
+    assert (b["ordId"], b["state"], b["amendResult"], b["reqId"], b["code"], b["cancelSource"]) == \
+        (drop, "canceled", "1", "b", "51006", "0")
+    assert ex.get_order("k", "TST-USDT", ord_id=keep)["code"] == "0"     # the failure is that push's only
+    # the order ended before its amendment applied: the amendment fails
+    assert ex.amend_order("k", "TST-USDT", ord_id=keep, new_sz="2", req_id="c")["sCode"] == "0"
+    ex.cancel_order("k", "TST-USDT", ord_id=keep)
+    ex.advance_to(ex.now_ms + 200)
+    recs = orders_of(ex.take_private_events("k"))
+    assert (recs[-1]["amendResult"], recs[-1]["code"], recs[-1]["reqId"]) == ("-1", "51503", "c")
+
+
+def test_cxl_on_fail_cancels_an_order_whose_amendment_is_refused(still, order, orders_of):
+    ex = still()
+    oid = order(ex, px="99", sz="1")["ordId"]
+    ex.take_private_events("k")
+    assert ex.amend_order("k", "TST-USDT", ord_id=oid, new_sz="0.0001")["sCode"] == "51121"
+    assert orders_of(ex.take_private_events("k")) == []                   # without cxlOnFail: untouched
+    ack = ex.amend_order("k", "TST-USDT", ord_id=oid, new_sz="0.0001", req_id="q", cxl_on_fail=True)
+    assert ack["sCode"] == "51121"
+    [rec] = orders_of(ex.take_private_events("k"))
+    assert (rec["state"], rec["amendResult"], rec["cancelSource"], rec["reqId"]) == ("canceled", "1", "0", "q")
+    assert ex.amend_order("k", "TST-USDT", ord_id=oid, new_sz="2", cxl_on_fail=True)["sCode"] == "51503"
+
+
+# --- cancel-all-after, liquidation ------------------------------------------------------------------
+def test_cancel_pending_by_tag_then_all(still, order, orders_of):
+    ex = still()
+    a = order(ex, px="99", tag="a")["ordId"]
+    b = order(ex, px="98", tag="b")["ordId"]
+    c = order(ex, px="97")["ordId"]
+    ex.take_private_events("k")
+    assert ex.cancel_pending("k", "a") == [a]
+    [rec] = orders_of(ex.take_private_events("k"))
+    assert (rec["ordId"], rec["state"], rec["cancelSource"]) == (a, "canceled", "20")
+    assert ex.cancel_pending("k") == [b, c]
+    assert {r["cancelSource"] for r in orders_of(ex.take_private_events("k"))} == {"20"}
+    assert ex.cancel_pending("k") == []
+
+
+def test_cancel_all_after_leaves_positions(tst, tsw):
+    ex = SimExchange([tst, tsw], seed=3, initial_balances={"USDT": "10000"})
+    ex.place_order("k", {"instId": "TST-USDT-SWAP", "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "2"})
+    ex.place_order("k", {"instId": "TST-USDT-SWAP", "tdMode": "cross", "side": "sell", "ordType": "limit",
+                         "px": "104", "sz": "1"})
+    assert len(ex.cancel_pending("k")) == 1
+    assert [p["pos"] for p in ex.positions("k")] == ["2"]
+
+
+def test_liquidation_moves_the_position_without_an_order_update(tst, tsw):
+    ex = SimExchange([tst, tsw], seed=3, initial_balances={"USDT": "10000"})
+    ex.place_order("k", {"instId": "TST-USDT-SWAP", "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "2"})
+    ex.take_private_events("k")
+    [half] = ex.liquidate("TST-USDT-SWAP", 0.5)
+    assert (half["account"], half["side"], half["sz"]) == ("k", "sell", "1") and int(half["tradeId"]) < 0
+    events = ex.take_private_events("k")
+    assert {ch for ch, _ in events} == {"positions", "account", "balance_and_position"}
+    [pos] = [r for ch, r in events if ch == "positions"]
+    assert (pos["pos"], pos["tradeId"]) == ("1", half["tradeId"])
+    [bp] = [r for ch, r in events if ch == "balance_and_position"]
+    assert bp["eventType"] == "liquidation"
+    assert bp["trades"] == [{"instId": "TST-USDT-SWAP", "tradeId": half["tradeId"]}]
+    assert [p["pos"] for p in bp["posData"]] == ["1"] and [b["ccy"] for b in bp["balData"]] == ["USDT"]
+    [full] = ex.liquidate("TST-USDT-SWAP")
+    assert int(full["tradeId"]) < int(half["tradeId"])                  # venue trade ids count down
+    assert ex.positions("k") == []
+    fills = ex.fills("k")
+    assert [(f["tradeId"], f["subType"], f["execType"]) for f in fills[:2]] == [
+        (full["tradeId"], "107", ""), (half["tradeId"], "103", "")]
+    done = {r["ordId"]: r for r in ex.finished_orders("k")}
+    assert (done[full["ordId"]]["category"], done[half["ordId"]]["category"]) == ("full_liquidation",
+                                                                                  "partial_liquidation")
+    assert ex.liquidate("TST-USDT-SWAP") == []                          # nothing left to liquidate
+
+
+# --- fills, balance_and_position ------------------------------------------------------------------
+def test_fills_history_and_pushes(still, order, touch):
+    ex = still()
+    asks = ex.book_levels("TST-USDT", 2)[1]
+    want = Decimal(asks[0][1]) + Decimal(asks[1][1])
+    ack = order(ex, px=asks[1][0], sz=str(want), clOrdId="12345")       # takes two price levels
+    events = ex.take_private_events("k")
+    fills = [r for ch, r in events if ch == "fills"]
+    assert [(f["fillPx"], f["fillSz"], f["execType"], f["clOrdId"]) for f in fills] == [
+        (asks[0][0], asks[0][1], "T", "12345"), (asks[1][0], asks[1][1], "T", "12345")]
+    assert [f["count"] for f in fills] == [str(asks[0][2]), str(asks[1][2])]      # orders at each level
+    pushed = [r for ch, r in events if ch == "orders" and r["tradeId"]]
+    assert [f["tradeId"] for f in fills] == [r["tradeId"] for r in pushed]
+    history = ex.fills("k")
+    assert [h["tradeId"] for h in history] == [r["tradeId"] for r in reversed(pushed)]
+    assert int(history[0]["billId"]) > int(history[1]["billId"])
+    assert {(h["ordId"], h["subType"], h["feeRate"], h["execType"], h["feeCcy"]) for h in history} == \
+        {(ack["ordId"], "1", "-0.001", "T", "TST")}
+    [bp] = [r for ch, r in events if ch == "balance_and_position"]
+    assert bp["eventType"] == "filled" and [b["ccy"] for b in bp["balData"]] == ["TST", "USDT"]
+    assert [t["tradeId"] for t in bp["trades"]] == [r["tradeId"] for r in pushed] and bp["posData"] == []
+    # a maker fill is pushed on its own; a clOrdId that is not a positive int64 shows as "0"
+    order(ex, side="sell", px="100", sz="1", clOrdId="mk1")
+    order(ex, "taker", px="100", sz="1")
+    [maker] = [r for ch, r in ex.take_private_events("k") if ch == "fills"]
+    assert (maker["execType"], maker["count"], maker["clOrdId"], maker["fillSz"]) == ("M", "1", "0", "1")
+
+
+def test_balance_and_position_snapshot_has_non_zero_balances_and_positions(tst, tsw):
+    ex = SimExchange([tst, tsw], seed=3, initial_balances={"USDT": "10000", "TST": "0"})
+    snap = ex.balance_and_position("k")
+    assert snap["eventType"] == "snapshot" and snap["posData"] == [] and snap["trades"] == []
+    assert snap["balData"] == [{"ccy": "USDT", "cashBal": "10000", "uTime": snap["balData"][0]["uTime"]}]
+    ex.place_order("k", {"instId": "TST-USDT-SWAP", "tdMode": "cross", "side": "sell", "ordType": "market", "sz": "1"})
+    [pos] = ex.balance_and_position("k")["posData"]
+    assert (pos["instId"], pos["pos"], pos["posSide"], pos["mgnMode"]) == ("TST-USDT-SWAP", "-1", "net", "cross")
+
+
+def test_finished_orders_newest_first(still, order):
+    ex = still()
+    ids = [order(ex, px="99")["ordId"] for _ in range(3)]
+    for oid in ids:
+        ex.cancel_order("k", "TST-USDT", ord_id=oid)
+    assert [r["ordId"] for r in ex.finished_orders("k")] == ids[::-1]
+    assert ex.pending_orders("k") == []
+
+
+def test_listed_without_an_inst_id_code(tst):
+    blank = Instrument("TSU-USDT", None, "SPOT", "TSU", "USDT", "0.1", "0.001", "0.01", tst.profile)
+    ex = SimExchange([tst, blank], seed=3)
+    assert set(ex.by_code) == {77} and blank.to_okx()["instIdCode"] is None
+    assert ex.place_order("k", {"instId": "TSU-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+                                "px": "99", "sz": "1"})["sCode"] == "0"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hftlab.sim.faults import FaultInjector
+from hftlab.sim.faults import AckFault, FaultInjector
 from hftlab.sim.scenario import parse_scenario
 
 
@@ -119,3 +119,59 @@ async def test_run_fires_on_schedule():
     f = FaultInjector(sc)
     await asyncio.wait_for(f.run(), 2)
     assert f.take_skip("A", 1) and f.take_skip("A", 2) and not f.take_skip("A", 3)
+
+
+def test_ack_faults_take_their_target_and_count():
+    f = FaultInjector()
+    assert f.take_ack_fault("ws", "order") is None
+    f.drop_ack("ws", count=2, hold_s=3)
+    f.answer_50004("rest")                        # neither count nor duration: the next one
+    assert f.take_ack_fault("rest", "order") == (AckFault.TIMEOUT, 0.0)
+    assert f.take_ack_fault("rest", "order") is None
+    assert f.take_ack_fault("ws", "order") == (AckFault.DROP, 3)
+    assert f.take_ack_fault("ws", "amend-order") == (AckFault.DROP, 3)
+    assert f.take_ack_fault("ws", "order") is None
+    f.answer_50004("any", duration_s=10)
+    assert all(f.take_ack_fault(t, "order") == (AckFault.TIMEOUT, 0.0) for t in ("rest", "ws", "rest"))
+    assert [(r.kind, r.detail["target"]) for r in f.log[:3]] == [("answer_50004", "rest"), ("drop_ack", "ws"),
+                                                                 ("drop_ack", "ws")]
+
+
+def test_late_delivery_holds_only_requests_with_an_exp_time():
+    f = FaultInjector()
+    assert f.take_late_delivery("ws order", 2000, 1000) == 0.0
+    f.delay_past_exptime(margin_ms=100)
+    assert f.take_late_delivery("ws order", None, 1000) == 0.0         # no expTime: untouched, not counted
+    assert f.take_late_delivery("ws order", 1500, 1000) == 0.6         # 500 ms to the deadline + the margin
+    assert f.take_late_delivery("ws order", 1500, 1000) == 0.0
+    f.delay_past_exptime(margin_ms=50, count=1)
+    assert f.take_late_delivery("rest order", 900, 1000) == 0.05       # already late: just the margin
+    assert [r.detail["held_ms"] for r in f.log] == [600.0, 50.0]
+
+
+def test_reject_ws_ops_window():
+    f = FaultInjector()
+    assert not f.take_ws_reject("order")
+    f.reject_ws_ops(count=2)
+    assert f.take_ws_reject("order") and f.take_ws_reject("cancel-order") and not f.take_ws_reject("order")
+    f.reject_ws_ops(duration_s=0.0)                                     # already over
+    assert not f.take_ws_reject("order")
+    assert [r.detail["request"] for r in f.log] == ["order", "cancel-order"]
+
+
+def test_liquidate_goes_through_the_bound_venue():
+    class FakeVenue:
+        def liquidate(self, inst_id, fraction):
+            return [{"account": "k", "inst_id": inst_id, "fraction": str(fraction)}]
+
+    f = FaultInjector()
+    assert f.liquidate() == []                                          # unbound: nothing to liquidate
+    f.bind(FakeConnections(), FakeVenue())
+    assert f.liquidate("BTC-USDT-SWAP", 0.5) == [{"account": "k", "inst_id": "BTC-USDT-SWAP", "fraction": "0.5"}]
+    assert [r.kind for r in f.log] == ["liquidate", "liquidate"] and f.log[-1].detail["fraction"] == 0.5
+
+
+def test_new_kinds_are_scheduled_like_the_others():
+    sc = parse_scenario({"faults": [{"kind": "liquidate", "every_s": 5, "fraction": 0.25},
+                                    {"kind": "reject_ws_ops", "at_s": [2], "duration_s": 3}]}, "t")
+    assert FaultInjector(sc).plan(10) == [(2.0, "reject_ws_ops"), (5.0, "liquidate"), (10.0, "liquidate")]

@@ -98,3 +98,15 @@ def test_ws_login_refusals(change, now_offset, code):
 def test_keyring_needs_credentials():
     with pytest.raises(ValueError, match="at least one"):
         gate.Keyring([])
+
+
+def test_ws_login_takes_a_numeric_timestamp_as_python_okx_sends_it():
+    """OKX's SDK (python-okx WsUtils.initLoginParams) puts `int(time.time())` in the JSON as a number."""
+    c = SIM_CREDENTIALS
+    arg = auth.ws_login_args(c.api_key.get_secret_value(), c.api_secret.get_secret_value(),
+                             c.passphrase.get_secret_value(), now=1_700_000_000)
+    ring = gate.Keyring(c)
+    assert gate.check_ws_login(ring, {**arg, "timestamp": int(arg["timestamp"])}, 1_700_000_000) == \
+        c.api_key.get_secret_value()
+    for bad in (True, None, [1], {}):
+        assert gate.check_ws_login(ring, {**arg, "timestamp": bad}, 1_700_000_000).code == "60027"

@@ -69,3 +69,19 @@ def test_file_errors(tmp_path: Path):
     bad.write_text("faults: [\n")
     with pytest.raises(ScenarioError, match="not valid YAML"):
         load_scenario(bad)
+
+
+def test_order_path_kinds_from_flags():
+    assert parse_flag("drop_ack,target=rest,hold_s=5,at_s=1").params == \
+        {"target": "rest", "count": None, "duration_s": None, "hold_s": 5.0}
+    assert parse_flag("answer_50004,every_s=10").params == {"target": "any", "count": None, "duration_s": None}
+    assert parse_flag("delay_past_exptime,margin_ms=250,count=3,at_s=1").params == \
+        {"margin_ms": 250.0, "count": 3, "duration_s": None}
+    assert parse_flag("reject_ws_ops,duration_s=30,at_s=1").params == {"count": None, "duration_s": 30.0}
+    assert parse_flag("liquidate,inst_id=BTC-USDT-SWAP,fraction=0.5,at_s=9").params == \
+        {"inst_id": "BTC-USDT-SWAP", "fraction": 0.5}
+    for bad, needle in (("liquidate,fraction=0,at_s=1", "fraction=0.0 must be greater than 0 and at most 1"),
+                        ("liquidate,fraction=1.5,at_s=1", "fraction=1.5 must be"),
+                        ("drop_ack,target=fix,at_s=1", "target='fix' is not one of")):
+        with pytest.raises(ScenarioError, match=needle.replace("(", r"\(")):
+            parse_flag(bad)

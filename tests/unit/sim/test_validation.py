@@ -144,13 +144,76 @@ def test_funds_duplicates_and_post_only():
 def test_amend_checks(tst):
     band = validation.price_band(100.0, tst.tick)
     assert refusal(validation.amend_given, None, "") == ("50015", "Either parameter newSz or newPx is required.")
-    assert validation.amend_size(tst, None, 0) is None and validation.amend_price(tst, "buy", "", band) is None
-    assert validation.amend_size(tst, "2", 1000) == (2000, Decimal("2"))
-    assert refusal(validation.amend_size, tst, "1", 1000) == codes.param_error("newSz")   # not above what filled
-    assert refusal(validation.amend_size, tst, "0.0001", 0) == codes.NOT_LOT_MULTIPLE
-    assert validation.amend_price(tst, "buy", "99.8", band) == 998
-    assert refusal(validation.amend_price, tst, "buy", "99.93", band) == codes.param_error("newPx")
-    assert refusal(validation.amend_price, tst, "buy", "200", band)[0] == "51006"
+    assert validation.amend_size(tst, None) is None and validation.amend_price(tst, "") is None
+    assert validation.amend_size(tst, "2") == (2000, Decimal("2"))
+    # at or below what filled is no refusal: the order ends filled (the exchange's part, test_exchange)
+    assert validation.amend_size(tst, "1") == (1000, Decimal("1"))
+    assert refusal(validation.amend_size, tst, "0.0001") == codes.NOT_LOT_MULTIPLE
+    assert validation.amend_price(tst, "99.8") == 998
+    assert refusal(validation.amend_price, tst, "99.93") == codes.param_error("newPx")
+    # the band is the engine's check, when the amendment applies
+    assert validation.amend_price(tst, "200") == 2000
+    assert refusal(validation.within_band, tst, "buy", 2000, band)[0] == "51006"
+    validation.amend_slots(2, 3)
+    assert refusal(validation.amend_slots, 3, 3) == (
+        "51513", "Number of modification requests that are currently in progress for an order cannot exceed 3 times.")
+
+
+@pytest.mark.parametrize("inst_type, ord_type, tgt, ok", [
+    ("SPOT", "market", "base_ccy", True), ("SPOT", "market", "quote_ccy", True),
+    ("SPOT", "limit", "base_ccy", True), ("SPOT", "post_only", "base_ccy", True), ("SPOT", "ioc", "base_ccy", True),
+    ("SPOT", "limit", "quote_ccy", False), ("SPOT", "fok", "quote_ccy", False),
+    ("SPOT", "limit", "base", False), ("SPOT", "market", "usd", False),
+    ("SWAP", "limit", "base_ccy", False), ("SWAP", "market", "quote_ccy", False),
+    ("SPOT", "limit", "", True), ("SWAP", "market", "", True),
+])
+def test_tgt_ccy_where_okx_takes_it(tst, tsw, inst_type, ord_type, tgt, ok):
+    inst = tst if inst_type == "SPOT" else tsw
+    req = {**ORDER, "instId": inst.inst_id, "ordType": ord_type, "tgtCcy": tgt,
+           "tdMode": "cash" if inst_type == "SPOT" else "cross"}
+    assert validation.tgt_ccy_allowed(tgt, inst, ord_type) is ok
+    if ok:
+        r = validation.order_request(req, inst)
+        assert r.tgt_ccy == tgt and r.by_quote == (tgt == "quote_ccy")
+    else:
+        assert refusal(validation.order_request, req, inst) == codes.param_error("tgtCcy")
+
+
+def test_pending_limit():
+    validation.below_pending_limit("TST-USDT", 499, 500)
+    assert refusal(validation.below_pending_limit, "TST-USDT", 500, 500) == (
+        "51174", "Order failed, number of pending orders for TST-USDT exceed the limit of 500.")
+
+
+def test_exp_time():
+    assert validation.exp_time(None) is None and validation.exp_time("") is None
+    assert validation.exp_time("1700000000000") == 1_700_000_000_000
+    assert validation.exp_time(1_700_000_000_000) == 1_700_000_000_000
+    for bad in ("soon", "-5", "1.5e12", "17e11"):
+        assert refusal(validation.exp_time, bad) == codes.param_error("expTime")
+    validation.not_expired(None, 10**13)
+    validation.not_expired(1000, 1000)                      # at the deadline: still in time
+    assert refusal(validation.not_expired, 1000, 1001) == ("50037", "Order expired.")
+
+
+@pytest.mark.parametrize("raw, want", [("0", 0), ("10", 10), ("120", 120), (60, 60)])
+def test_cancel_all_after_timeouts(raw, want):
+    assert validation.caa_timeout(raw) == want
+
+
+@pytest.mark.parametrize("raw, answer", [
+    (None, codes.empty_param("timeOut")), ("", codes.empty_param("timeOut")), ("9", codes.param_error("timeOut")),
+    ("121", codes.param_error("timeOut")), ("-1", codes.param_error("timeOut")), ("ten", codes.param_error("timeOut")),
+    ("1", codes.param_error("timeOut")),
+])
+def test_cancel_all_after_timeout_refusals(raw, answer):
+    assert refusal(validation.caa_timeout, raw) == answer
+
+
+def test_cancel_all_after_tag():
+    assert validation.caa_tag(None) == "" and validation.caa_tag("") == "" and validation.caa_tag("mm1") == "mm1"
+    assert refusal(validation.caa_tag, "a-b") == codes.param_error("tag")
+    assert refusal(validation.caa_tag, "x" * 17) == codes.param_error("tag")
 
 
 # --- through the exchange ----------------------------------------------------------------------------
