@@ -10,7 +10,7 @@
 
 Bars close on exchange time: a trade past the bar's end closes it, and so does the instrument's
 exchange clock (the newest `ts` of its book and ticker pushes) once it is `bar_grace_ms` past the
-end, so bars keep coming when trading pauses (see hftlab.bars).
+end, so bars keep coming when trading pauses (see hftlab.marketdata.bars).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hftlab.bars import MultiBarBuilder, source_channel
+from hftlab.marketdata.bars import MultiBarBuilder, source_channel
 from hftlab.collect.recorder import Recorder
 from hftlab.domain.market import Bar
 from hftlab.okx.channels import Endpoints, args_for

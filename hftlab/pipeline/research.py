@@ -133,7 +133,7 @@ def collect(ctx: Context, *, duration_s: float, speed: float, signal_strength: f
 def recorded_bars(record_dir: Path, symbol: str, timeframe: str) -> pd.DataFrame:
     """One series of bars from a recording, with `spread_bps` at each bar's close: the last
     recorded ticker (best bid/ask) at or before the bar's end (NaN before the first ticker)."""
-    from hftlab.bars import period_ms
+    from hftlab.marketdata.bars import period_ms
     from hftlab.collect.recorder import read_table
 
     bars = read_table(record_dir, "bar", inst_id=symbol).to_pandas()

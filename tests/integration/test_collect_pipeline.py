@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from hftlab.bars import bars_from_trades
 from hftlab.cache.manager import RedisCacheManager
 from hftlab.collect.collector import Collector
 from hftlab.collect.recorder import read_table
+from hftlab.marketdata.bars import bars_from_trades
 from hftlab.okx.channels import Endpoints
 from hftlab.okx.client import ClientOptions
 from hftlab.okx.replay import replay

@@ -1,0 +1,1 @@
+"""Market data in domain terms, shared by collect and live: bars from trades (`bars`)."""
