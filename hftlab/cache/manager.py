@@ -1,6 +1,7 @@
 """RedisCacheManager: the hot cache live consumers read, written without ever blocking the caller.
 
-Key schema (`P` is `redis.key_prefix`, default `hftlab`; every value is a string):
+Key schema (`P` is `redis.key_prefix`, default `hftlab`; every value is a string; the fields are
+written by `cache/schema.py`, from domain values):
 
 | key | type | content |
 |---|---|---|
@@ -11,8 +12,9 @@ Key schema (`P` is `redis.key_prefix`, default `hftlab`; every value is a string
 | `P:bars:{tf}:{instId}` | stream | recent closed bars, trimmed to ~`bars_maxlen` |
 | `P:positions` | hash | field `instId` -> JSON of the position; replaced whole on each snapshot |
 | `P:orders:open` | hash | field `clOrdId` -> JSON of the open order; replaced whole on each snapshot |
+| `P:equity` | hash | the account's equity, PnL, high-water mark, drawdown and the live runner's state |
 
-Two kinds of write. *State* (ticker, top of book, latest bar, positions, open orders) is coalesced
+Two kinds of write. *State* (ticker, top of book, latest bar, positions, open orders, equity) is coalesced
 by key: only the newest value waits to be written, so state never overflows. *Events* (trades, bar
 streams) queue in a bounded backlog. A background task drains both through one pipeline per batch.
 While Redis is down or slow, callers keep returning at once; the backlog holds the newest
@@ -144,6 +146,9 @@ class RedisCacheManager:
     def set_open_orders(self, orders: Mapping[str, Mapping[str, Any]]) -> None:
         self._put_state(self.key("orders", "open"), _REPLACE_HASH, {k: orjson.dumps(v).decode() for k, v in orders.items()})
 
+    def set_equity(self, fields: Mapping[str, Any]) -> None:
+        self._put_state(self.key("equity"), _HSET, fields)
+
     def _put_state(self, key: str, op: int, fields: Mapping[str, Any]) -> None:
         self._state[key] = (op, dict(fields))
         self._idle.clear()
@@ -184,6 +189,9 @@ class RedisCacheManager:
     async def get_open_orders(self) -> dict[str, Any]:
         raw = await self.client.hgetall(self.key("orders", "open"))
         return {k: orjson.loads(v) for k, v in raw.items()}
+
+    async def get_equity(self) -> dict[str, str]:
+        return await self.client.hgetall(self.key("equity"))
 
     # ----- lifecycle --------------------------------------------------------------------------
     async def start(self) -> RedisCacheManager:

@@ -1,16 +1,18 @@
-"""The collector: one OKX client feeding books, bars, the Parquet recorder and the Redis hot cache.
+"""The collector: one OKX client feeding a MarketFeed, the Parquet recorder and the Redis hot cache.
 
     client (sockets, recv_ns) ──raw frames──────────────────────────► recorder raw/
        │ queue
        ▼
-    consumer: BookMsg -> BookKeeper -> top of book ─► Redis P:book:{inst} (valid flag, seqId)
-              Trade   -> bars (1s, 3s, 1m, ...)   ─► Redis P:trades / P:bar(s), recorder events/bar
-              Ticker  ─────────────────────────────► Redis P:ticker:{inst}
-              every event ─────────────────────────► recorder events/<type>/
+    consumer ─► MarketFeed: books -> top of book ──► Redis P:book:{inst} (valid flag, seqId)
+       │                    trades -> bars ────────► Redis P:bar(s), recorder events/bar
+       ├─ trades ──────────────────────────────────► Redis P:trades
+       ├─ tickers ─────────────────────────────────► Redis P:ticker:{inst}
+       └─ every event ─────────────────────────────► recorder events/<type>/
 
 Bars close on exchange time: a trade past the bar's end closes it, and so does the instrument's
 exchange clock (the newest `ts` of its book and ticker pushes) once it is `bar_grace_ms` past the
-end, so bars keep coming when trading pauses (see hftlab.bars).
+end, so bars keep coming when trading pauses (see hftlab.marketdata.bars). The cache's fields are
+`cache/schema.py`'s.
 """
 
 from __future__ import annotations
@@ -18,62 +20,50 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from hftlab.bars import MultiBarBuilder, source_channel
+from hftlab.cache import schema
+from hftlab.collect.config import CollectConfig
 from hftlab.collect.recorder import Recorder
-from hftlab.domain.market import Bar
+from hftlab.domain.market import Bar, TopOfBook
+from hftlab.marketdata.feed import MarketFeed
 from hftlab.okx.channels import Endpoints, args_for
-from hftlab.okx.client import AsyncOKXClient, ClientOptions
-from hftlab.okx.events import BookMsg, Candle, PrivatePush, Ticker, Trade
+from hftlab.okx.client import AsyncOKXClient
+from hftlab.okx.config import ClientConfig
+from hftlab.okx.events import Ticker, Trade
 from hftlab.okx.queue import QueueClosed
 
 log = logging.getLogger(__name__)
 
-# Which book feeds the cached top of book when several are subscribed: tick-by-tick first.
-TOP_OF_BOOK_PREFERENCE = ("bbo-tbt", "books-l2-tbt", "books50-l2-tbt", "books", "books5")
 CONSUME_BATCH = 1000
-
-
-def bar_fields(bar: Bar) -> dict[str, Any]:
-    return {"ts": bar.ts_ms, "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
-            "volume": bar.volume, "trades": bar.trade_count, "vwap": bar.vwap, "buyVolume": bar.buy_volume,
-            "sellVolume": bar.sell_volume}
 
 
 class Collector:
     def __init__(
         self,
-        settings,
         endpoints: Endpoints,
         record_dir: Path,
         *,
+        symbols: Iterable[str],
+        channels: Iterable[str],
+        timeframes: Iterable[str],
+        collect: CollectConfig,
+        client: ClientConfig,
         cache=None,  # hftlab.cache.manager.RedisCacheManager, started; None: no Redis
-        options: ClientOptions | None = None,
-        rotate_s: float | None = None,
-        bar_grace_ms: int | None = None,
-        fill_empty_bars: bool | None = None,
     ):
-        # keyword arguments override the config (tests shorten the timings)
-        self.settings = settings
-        t, c = settings.trading, settings.collect
-        self.channels = list(t.channels)
-        self.symbols = list(t.symbols)
+        self.channels = list(channels)
+        self.symbols = list(symbols)
+        self.config = collect
         self.record_dir = Path(record_dir)
         self.cache = cache
-        self.recorder = Recorder(self.record_dir, record_raw=c.record_raw, flush_interval_s=c.flush_interval_s,
-                                 rotate_rows=c.rotate_rows, rotate_s=c.rotate_s if rotate_s is None else rotate_s)
-        self.options = options or ClientOptions(**settings.client.model_dump())
-        self.client = AsyncOKXClient(endpoints, options=self.options, on_frame=self._tap)
-        self.bars = MultiBarBuilder(
-            t.timeframes,
-            grace_ms=c.bar_grace_ms if bar_grace_ms is None else bar_grace_ms,
-            fill_empty=c.fill_empty_bars if fill_empty_bars is None else fill_empty_bars,
-        )
-        self.bar_channel = source_channel(self.channels)
-        self.top_channel = next((ch for ch in TOP_OF_BOOK_PREFERENCE if ch in self.channels), None)
+        self.recorder = Recorder(self.record_dir, record_raw=collect.record_raw,
+                                 flush_interval_s=collect.flush_interval_s, rotate_rows=collect.rotate_rows,
+                                 rotate_s=collect.rotate_s)
+        self.feed = MarketFeed(self.channels, timeframes, grace_ms=collect.bar_grace_ms,
+                               fill_empty=collect.fill_empty_bars, on_top=self._publish_top)
+        self.client = AsyncOKXClient(endpoints, client, books=self.feed, on_frame=self._tap)
         self.frames_tapped = 0
         self.bars_closed = 0
         self.events = 0
@@ -87,43 +77,29 @@ class Collector:
 
     def _handle(self, ev: Any) -> None:
         self.events += 1
-        rec, cache = self.recorder, self.cache
-        rec.add_event(ev)
-        if isinstance(ev, BookMsg):
-            self.client.books.apply(ev)
-            if ev.channel == self.top_channel:
-                if cache is not None:
-                    self._publish_top(ev)
-                self._closed_bars(self.bars.advance(ev.inst_id, ev.ts_ms))
-        elif isinstance(ev, Trade):
-            if cache is not None:
-                cache.add_trade(ev.inst_id, {"tradeId": ev.trade_id, "px": ev.px, "sz": ev.sz, "side": ev.side,
-                                             "ts": ev.ts_ms})
-            if ev.channel == self.bar_channel:
-                self._closed_bars(self.bars.add(ev))
-        elif isinstance(ev, Ticker):
-            if cache is not None:
-                cache.set_ticker(ev.inst_id, ev.fields)
-            self._closed_bars(self.bars.advance(ev.inst_id, ev.ts_ms))
-        elif not isinstance(ev, (Candle, PrivatePush)):
-            log.debug("collector ignores %s", type(ev).__name__)
+        self.recorder.add_event(ev)
+        update = self.feed.on_event(ev)
+        cache = self.cache
+        if cache is not None:
+            if isinstance(ev, Trade):
+                cache.add_trade(ev.inst_id, schema.trade_fields(ev))
+            elif isinstance(ev, Ticker):
+                cache.set_ticker(ev.inst_id, schema.ticker_fields(ev))
+        if update.top is not None:
+            self._publish_top(update.top)
+        if update.bars:
+            self._closed_bars(update.bars)
 
-    def _publish_top(self, ev: BookMsg) -> None:
-        book = self.client.books.books.get((ev.channel, ev.inst_id))
-        if book is not None and book.valid:
-            top = book.top_of_book()
-            self.cache.set_top_of_book(ev.inst_id, {
-                "bidPx": top["bid_px"], "bidSz": top["bid_sz"], "askPx": top["ask_px"], "askSz": top["ask_sz"],
-                "ts": top["ts_ms"], "seqId": top["seq_id"], "valid": 1})
-        else:  # never serve an invalid book: the last prices stay, flagged invalid
-            self.cache.set_top_of_book(ev.inst_id, {"valid": 0})
+    def _publish_top(self, top: TopOfBook) -> None:
+        if self.cache is not None:
+            self.cache.set_top_of_book(top.inst_id, schema.top_of_book_fields(top))
 
-    def _closed_bars(self, bars: list[Bar]) -> None:
+    def _closed_bars(self, bars: Iterable[Bar]) -> None:
         for bar in bars:
             self.bars_closed += 1
             self.recorder.add_event(bar)
             if self.cache is not None:
-                self.cache.add_bar(bar.timeframe, bar.inst_id, bar_fields(bar))
+                self.cache.add_bar(bar.timeframe, bar.inst_id, schema.bar_fields(bar))
 
     # ----- running -----------------------------------------------------------------------------
     async def run(self, duration_s: float, stop: asyncio.Event | None = None,
@@ -181,25 +157,24 @@ class Collector:
 
     def snapshot(self) -> dict:
         """Where the collection stands (progress lines and the summary)."""
-        client, books = self.client, self.client.books
+        client, feed = self.client, self.feed
         cs = client.stats
         q = client.queue.stats
-        valid = sum(1 for b in books.books.values() if b.valid)
         out = {
             "elapsed_s": round(time.monotonic() - self.started, 3),
-            "frames": cs.frames,
+            "frames": cs.sockets.frames,
             "events": dict(cs.events),
-            "books_valid": valid,
-            "books_total": len(books.books),
+            "books_valid": feed.books_valid,
+            "books_total": feed.books_total,
             "reconnects": sum(cs.reconnects.values()),
             "rollovers": sum(cs.rollovers.values()),
             "queue_depth": q.depth,
             "queue_max_depth": q.max_depth,
             "dropped": dict(q.dropped),
             "parse_errors": cs.parse_errors,
-            "error_events": dict(cs.error_events),
+            "error_events": dict(cs.sockets.error_events),
             "bars_closed": self.bars_closed,
-            "late_trades": self.bars.late_trades,
+            "late_trades": feed.late_trades,
             "recorder": self.recorder.stats.as_dict(),
         }
         if self.cache is not None:
@@ -215,8 +190,8 @@ class Collector:
             **snap,
             "stopped_by": self.stopped_by,
             "record_dir": str(self.record_dir),
-            "frames_recorded": self.frames_tapped if self.settings.collect.record_raw else 0,
+            "frames_recorded": self.frames_tapped if self.config.record_raw else 0,
             "rates_per_s": {ch: round(n / elapsed, 2) for ch, n in snap["events"].items()},
-            "book_stats": self.client.books.stats().as_dict(),
+            "book_stats": self.feed.book_stats().as_dict(),
             "client": self.client.status(),
         }

@@ -93,7 +93,9 @@ async def _collect(settings, duration: float, out: Path, interval: float) -> dic
             except ValueError as e:
                 raise _StartError(str(e)) from None
             where = f"{venue.name} ({endpoints.public})"
-        collector = Collector(settings, endpoints, out, cache=cache)
+        t = settings.trading
+        collector = Collector(endpoints, out, symbols=t.symbols, channels=t.channels, timeframes=t.timeframes,
+                              collect=settings.collect, client=settings.client, cache=cache)
         print(f"hftlab collect: {', '.join(collector.channels)} for {', '.join(collector.symbols)} from {where} "
               f"for {duration:g} s into {out}; Ctrl-C to stop early", file=sys.stderr, flush=True)
         summary = await collector.run(duration, stop, progress=_print_progress, progress_interval_s=interval)

@@ -1,7 +1,7 @@
 """Token buckets: the rate limiter every venue limit is built from.
 
 A venue's limits are stated by its adapter (e.g. OKX's 3 new connections per second per IP and
-480 subscribe/login requests per connection per hour live in `hftlab.okx.client`); this module
+480 subscribe/login requests per connection per hour live in `hftlab.okx.connection`); this module
 only knows buckets. A bucket of capacity B refilled at r tokens/s admits at most B + r*T
 operations in any window of T seconds, so `within(limit, window, burst)` sets
 r = (limit - burst) / window: start-up may spend the burst at once and the total over the window

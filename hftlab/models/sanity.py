@@ -6,7 +6,7 @@ drift with strength lambda = signal_strength. With lambda = 0 the flow imbalance
 says nothing about future prices, so no model may beat chance; with lambda > 0 it does, over a
 horizon of about s's time constant (10 s), so models should beat chance and the LSTM, which sees
 the whole window of flow imbalances, should beat logistic regression on a window summary. Bars
-come from the simulator's public trades through `hftlab.bars` (1 s bars, empty seconds filled
+come from the simulator's public trades through `hftlab.marketdata.bars` (1 s bars, empty seconds filled
 flat), exactly as live bars would, with no server in between.
 """
 
@@ -26,7 +26,7 @@ log = logging.getLogger("hftlab.models")
 def sim_bars(*, seed: int, signal_strength: float, seconds: int, timeframe: str = "1s",
              inst_id: str = "BTC-USDT") -> pd.DataFrame:
     """`seconds` of simulated market as bars (columns of hftlab.domain.market.Bar)."""
-    from hftlab.bars import BarBuilder, period_ms
+    from hftlab.marketdata.bars import BarBuilder, period_ms
     from hftlab.sim.exchange import SimExchange
     from hftlab.sim.instruments import default_instruments
 

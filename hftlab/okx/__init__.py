@@ -1,1 +1,4 @@
-"""OKX v5: wire format, typed events, order books, signing and the WebSocket client."""
+"""OKX v5, the only code that knows its field names and codes: wire format and typed events (`parse`,
+`events`), sequence-checked books (`book`), signing (`auth`), REST (`rest`, `instruments`), and the
+WebSocket client (`client`) composed of one socket (`connection`), the 64008 de-duplication
+(`overlap`), book health (`bookhealth`), the event queue (`queue`) and the order channel (`execution`)."""

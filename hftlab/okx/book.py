@@ -8,9 +8,11 @@ behaviour since 2026-06). A break, a mismatch or a malformed level marks the boo
 served, and updates are ignored until a fresh snapshot. Deleting an unknown price is a no-op; crossed
 books (pre-open, call auction) are counted, not rejected. `books5`/`bbo-tbt` pushes replace the top.
 
-`BookKeeper` holds every book of a connection, keeps at most ONE resync request in flight per book
-(no resubscription storm), buffers updates while a book awaits its snapshot so that it can be seeded
-from REST `/api/v5/market/books` (protocol doc §3.4, `splice_rest_snapshot`), and lists stale books.
+`BookKeeper` holds every book of a feed, asks for at most ONE resync per book until a snapshot
+comes (no resubscription storm), and buffers updates while a book awaits its snapshot so that it can
+be seeded from REST `/api/v5/market/books` (protocol doc §3.4, `splice_rest_snapshot`). It is a
+`BookOwner` (`okx/bookhealth.py`): the sockets invalidate its books and feed it REST snapshots only
+through those methods; timing (staleness, retries, when to seed) is theirs.
 
 Levels are kept as the lists OKX sent (`[px, sz, "0", numOrders]`, strings untouched) in a dict keyed
 by numeric price, beside a sorted list of keys (bids negated, so both sides ascend best-first) and
@@ -29,6 +31,7 @@ from enum import StrEnum
 from typing import Any
 
 from hftlab.core.metrics import Stats
+from hftlab.domain.market import TopOfBook
 from hftlab.okx.checksum import DEPTH, crc32_signed, interleave
 from hftlab.okx.events import BookMsg, Level
 
@@ -329,14 +332,11 @@ class OrderBook:
     def depth(self) -> tuple[int, int]:
         return len(self._bids.keys), len(self._asks.keys)
 
-    def top_of_book(self) -> dict[str, Any]:
-        """Best bid/ask as strings (empty when a side is empty), for caches and dashboards."""
+    def top_of_book(self) -> TopOfBook:
+        """Best bid and ask as received (None for an empty side; both None while invalid)."""
         b, a = self.best_bid(), self.best_ask()
-        return {
-            "bid_px": b[0] if b else "", "bid_sz": b[1] if b else "",
-            "ask_px": a[0] if a else "", "ask_sz": a[1] if a else "",
-            "ts_ms": self.ts_ms, "seq_id": -1 if self.seq_id is None else self.seq_id,
-        }
+        return TopOfBook(self.inst_id, b[0] if b else None, b[1] if b else None, a[0] if a else None,
+                         a[1] if a else None, self.ts_ms, self.seq_id, self.valid, self.recv_ns)
 
 
 def splice_rest_snapshot(snapshot_seq_id: int, buffered: Iterable[BookMsg]) -> list[BookMsg] | None:
@@ -359,20 +359,23 @@ Key = tuple[str, str]  # (channel, inst_id)
 
 
 class BookKeeper:
-    """Every book of a feed, keyed by (channel, inst_id), with one resync request in flight per book.
+    """Every book of a feed, keyed by (channel, inst_id), with one resync request per book in flight.
 
     `on_resync(channel, inst_id, reason)` is called when a book needs a fresh snapshot (break,
     checksum mismatch, malformed level, an update before any snapshot, or `invalidate`). Until that
-    book gets a snapshot (WS, or REST via `seed_from_rest`), further trouble never calls it again;
-    `retry_resyncs` re-arms requests that have waited too long.
+    book gets a snapshot (WS, or REST via `seed_from_rest`), further trouble never calls it again
+    (re-sending a request that went unanswered is the caller's: `okx/bookhealth.py`).
     """
 
     def __init__(self, on_resync: ResyncCallback | None = None, buffer_max: int = 10_000) -> None:
         self.on_resync = on_resync
         self.buffer_max = buffer_max
         self.books: dict[Key, OrderBook] = {}
-        self._pending: dict[Key, int] = {}  # key -> time.time_ns() of the request in flight
+        self._pending: set[Key] = set()  # books that asked for a snapshot and have not had one since
         self._buffers: dict[Key, deque[BookMsg]] = {}  # updates seen while awaiting a snapshot
+
+    def bind_resync(self, resync: ResyncCallback) -> None:
+        self.on_resync = resync
 
     def apply(self, msg: BookMsg) -> Status:
         key = (msg.channel, msg.inst_id)
@@ -384,12 +387,12 @@ class BookKeeper:
             return status
         if status is _SNAPSHOT:
             if key in self._pending:
-                del self._pending[key]
+                self._pending.discard(key)
                 self._buffers.pop(key, None)
             return status
         if msg.action != "update":  # an unusable snapshot still answered the request in flight
-            self._pending.pop(key, None)
-        self._request(key, book, book.reason, msg.recv_ns)
+            self._pending.discard(key)
+        self._request(key, book, book.reason)
         if status is _IGNORED and msg.seq_id is not None:  # kept for a REST seed (§3.4); useless without ids
             buf = self._buffers.get(key)
             if buf is None:
@@ -397,22 +400,23 @@ class BookKeeper:
             buf.append(msg)
         return status
 
-    def invalidate(self, channel: str, inst_id: str, reason: str, now_ns: int | None = None) -> None:
-        """The client lost a message of this book (e.g. dropped from a full queue): resync it."""
+    def invalidate(self, channel: str, inst_id: str, reason: str) -> bool:
+        """The sockets lost a message of this book (its connection died, the full queue dropped an
+        update) or it went silent: stop serving it and resync it. True if it was being served."""
         key = (channel, inst_id)
-        now_ns = time.time_ns() if now_ns is None else now_ns
         book = self.books.get(key)
         if book is None:
             book = self.books[key] = OrderBook(channel, inst_id)
-            book.recv_ns = now_ns
+        served = book.valid
         book.invalidate(reason)
         self._buffers.pop(key, None)  # a lost message may sit among them: start buffering afresh
-        self._request(key, book, reason, now_ns)
+        self._request(key, book, reason)
+        return served
 
-    def _request(self, key: Key, book: OrderBook, reason: str, now_ns: int) -> None:
+    def _request(self, key: Key, book: OrderBook, reason: str) -> None:
         if key in self._pending:
             return
-        self._pending[key] = now_ns or time.time_ns()
+        self._pending.add(key)
         book.stats.resyncs += 1
         if self.on_resync is not None:
             self.on_resync(key[0], key[1], reason)
@@ -437,17 +441,9 @@ class BookKeeper:
             if book.apply(m) is not Status.UPDATE:  # the book invalidated itself
                 return SeedResult.BREAK
         book.recv_ns = max(book.recv_ns, recv_ns)
-        self._pending.pop(key, None)
+        self._pending.discard(key)
         self._buffers.pop(key, None)
         return SeedResult.SEEDED
-
-    def retry_resyncs(self, now_ns: int, timeout_s: float) -> list[Key]:
-        """Re-request every resync that has waited longer than `timeout_s` (no snapshot came)."""
-        due = [k for k, t in self._pending.items() if now_ns - t > timeout_s * 1e9]
-        for key in due:
-            del self._pending[key]
-            self._request(key, self.books[key], f"resync timed out after {timeout_s:g} s", now_ns)
-        return due
 
     def resync_pending(self, channel: str, inst_id: str) -> bool:
         return (channel, inst_id) in self._pending
@@ -456,11 +452,6 @@ class BookKeeper:
         """The book if it may be served (valid), else None."""
         book = self.books.get((channel, inst_id))
         return book if book is not None and book.valid else None
-
-    def stale(self, now_ns: int, max_age_s: float) -> list[Key]:
-        """Books that have received no message for more than `max_age_s`."""
-        limit = now_ns - max_age_s * 1e9
-        return [k for k, b in self.books.items() if b.recv_ns < limit]
 
     def stats(self) -> BookStats:
         total = BookStats()

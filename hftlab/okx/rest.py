@@ -1,7 +1,8 @@
 """The few OKX v5 REST calls the WebSocket client needs, async (aiohttp).
 
-- `instruments` / `inst_id_codes`: reference data; `instIdCode` differs between production and
-  demo, so it is always fetched from the venue in use, never configured;
+- `instruments` / `instrument_specs` / `inst_id_codes`: reference data (as `InstrumentSpec` through
+  `okx/instruments.py`); `instIdCode` differs between production and demo, so it is always fetched
+  from the venue in use, never configured;
 - `books`: the REST snapshot that seeds a book when the WS snapshot is missing (protocol §3.4);
 - `orders_pending`: open orders, to reconcile after every private (re)connect (the `orders`
   channel sends no snapshot);
@@ -26,7 +27,9 @@ from yarl import URL
 
 from hftlab.core.backoff import Backoff
 from hftlab.core.secrets import Credentials
+from hftlab.domain.instruments import InstrumentSpec, InstType
 from hftlab.okx import auth
+from hftlab.okx.instruments import inst_id_code, instrument_spec
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +123,24 @@ class OkxRest:
     async def instruments(self, inst_type: str, inst_id: str | None = None) -> list[dict]:
         return await self.get("/public/instruments", {"instType": inst_type, "instId": inst_id})
 
+    async def instrument_specs(self, inst_type: InstType) -> list[InstrumentSpec]:
+        """The venue's listing of `inst_type` as specs. Records a spec cannot describe (inverse swaps)
+        are left out; an unreadable one is logged and left out, so nothing trades it."""
+        specs = []
+        for r in await self.instruments(inst_type.value):
+            try:
+                spec = instrument_spec(r)
+            except ValueError as e:
+                log.warning("%s", e)
+                continue
+            if spec is not None:
+                specs.append(spec)
+        return specs
+
     async def inst_id_codes(self, inst_type: str) -> dict[str, int]:
         """instId -> instIdCode of this venue (what WS order ops take since 2026); None codes skipped."""
-        return {r["instId"]: int(r["instIdCode"]) for r in await self.instruments(inst_type)
-                if r.get("instIdCode") not in (None, "")}
+        return {r["instId"]: code for r in await self.instruments(inst_type)
+                if (code := inst_id_code(r)) is not None}
 
     async def books(self, inst_id: str, sz: int = 400) -> dict:
         """`data[0]` of `/market/books`: {asks, bids, ts, seqId} — feed it to BookKeeper.seed_from_rest."""

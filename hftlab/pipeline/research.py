@@ -151,7 +151,7 @@ def save_bars(bars: pd.DataFrame, path: Path, *, world: str, venue: str | None) 
 def recorded_bars(record_dir: Path, symbol: str, timeframe: str) -> pd.DataFrame:
     """One series of bars from a recording, with `spread_bps` at each bar's close: the last
     recorded ticker (best bid/ask) at or before the bar's end (NaN before the first ticker)."""
-    from hftlab.bars import period_ms
+    from hftlab.marketdata.bars import period_ms
     from hftlab.collect.recorder import read_table
 
     bars = read_table(record_dir, "bar", inst_id=symbol).to_pandas()

@@ -3,38 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from hftlab.bars import bars_from_trades
 from hftlab.cache.manager import RedisCacheManager
 from hftlab.collect.collector import Collector
+from hftlab.collect.config import CollectConfig
 from hftlab.collect.recorder import read_table
+from hftlab.marketdata.bars import bars_from_trades
 from hftlab.okx.channels import Endpoints
-from hftlab.okx.client import ClientOptions
+from hftlab.okx.config import ClientConfig
 from hftlab.okx.replay import replay
-from hftlab.settings import Settings
 from hftlab.sim.config import SimConfig
 from hftlab.sim.server import SimServer
 
 pytestmark = pytest.mark.timeout(90)
 
 
-def settings(channels=("books", "trades", "tickers"), symbols=("BTC-USDT", "ETH-USDT")) -> Settings:
-    s = Settings()
-    s.trading.channels = list(channels)
-    s.trading.symbols = list(symbols)
-    s.trading.timeframes = ["1s", "3s"]
-    s.collect.flush_interval_s = 0.5
-    return s
+def collector(ep, tmp_path, channels=("books", "trades", "tickers"), symbols=("BTC-USDT", "ETH-USDT"), cache=None,
+              client=None) -> Collector:
+    return Collector(ep, tmp_path, symbols=symbols, channels=channels, timeframes=["1s", "3s"],
+                     collect=CollectConfig(flush_interval_s=0.5, bar_grace_ms=500), client=client or ClientConfig(),
+                     cache=cache)
+
+
+async def until(pred, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 async def run_collector(tmp_path, redis_url, seconds: float, during=None, **kw):
     async with SimServer(SimConfig(seed=5, book_interval_ms=50)) as sim:
         ep = Endpoints(sim.rest_url, sim.ws_url("public"), sim.ws_url("business"), sim.ws_url("private"))
         async with RedisCacheManager(redis_url, prefix="t") as cache:
-            col = Collector(settings(**kw), ep, tmp_path, cache=cache, bar_grace_ms=500,
-                            options=ClientOptions(backoff_initial_s=0.05, backoff_max_s=0.2, stable_after_s=0.5))
+            col = collector(ep, tmp_path, cache=cache, client=ClientConfig(
+                backoff_initial_s=0.05, backoff_max_s=0.2, stable_after_s=0.5), **kw)
             stop = asyncio.Event()
             side = asyncio.create_task(during(sim, col)) if during else None
             summary = await col.run(seconds, stop)
@@ -59,8 +66,10 @@ async def test_collect_records_parquet_fills_redis_and_replays_clean(tmp_path, r
     async with RedisCacheManager(redis_url, prefix="t") as reader:
         top = await reader.get_top_of_book("BTC-USDT")
         assert top["valid"] == "1" and float(top["bidPx"]) < float(top["askPx"]) and int(top["seqId"]) > 0
-        book = col.client.books.get("books", "BTC-USDT")
-        assert top["bidPx"] == book.best_bid()[0] or int(top["seqId"]) <= book.seq_id
+        # every book message published its top: the last one in Redis is the final book's
+        book = col.feed.book("books", "BTC-USDT")
+        assert (top["bidPx"], top["askPx"], int(top["seqId"])) == (book.best_bid()[0], book.best_ask()[0],
+                                                                  book.seq_id)
         ticker = await reader.get_ticker("ETH-USDT")
         assert ticker["instId"] == "ETH-USDT" and "last" in ticker
         trades = await reader.recent_trades("BTC-USDT", 1000)
@@ -100,27 +109,42 @@ async def test_a_reconnect_during_collection_loses_no_recorded_frame_and_flags_t
 
 
 async def test_queue_overflow_drops_are_counted_and_books_recover(tmp_path):
-    """A consumer too slow for a tiny queue of book updates: each dropped update invalidates its book
-    (one resync in flight), and once the consumer keeps up the books are valid again."""
-    import time
-
+    """A consumer that stops while book updates keep coming: the queue fills with them, each one it
+    then drops invalidates its book (one resync in flight), and once the consumer runs again the
+    books are valid again."""
+    maxsize = 100  # the smallest queue ClientConfig allows
     async with SimServer(SimConfig(seed=5, book_interval_ms=20)) as sim:
         ep = Endpoints(sim.rest_url, sim.ws_url("public"), sim.ws_url("business"), sim.ws_url("private"))
-        col = Collector(settings(channels=("books",)), ep, tmp_path,
-                        options=ClientOptions(queue_maxsize=3, resync_timeout_s=1.0, snapshot_timeout_s=1.0))
-        handle = col._handle
-        slow_until = time.monotonic() + 1.5
+        col = collector(ep, tmp_path, channels=("books",), client=ClientConfig(
+            queue_maxsize=maxsize, resync_timeout_s=1.0, snapshot_timeout_s=1.0))
+        queue = col.client.queue
+        release = asyncio.Event()
+        get = col.client.get
 
-        def consumer(ev):  # blocks the loop: frames pile up in the socket, then burst into the queue
-            if time.monotonic() < slow_until:
-                time.sleep(0.05)
-            handle(ev)
+        async def held_get():  # the consumer's first read waits until the queue has overflowed
+            await release.wait()
+            return await get()
 
-        col._handle = consumer
-        summary = await col.run(5.0)
+        col.client.get = held_get
+
+        stop = asyncio.Event()
+
+        async def overflow_release_recover():
+            try:
+                # only books are subscribed, so a drop proves the queue was full of book updates
+                await until(lambda: queue.stats.books_invalidated > 0, 30.0, "a book update dropped from a full queue")
+                release.set()
+                await until(lambda: col.feed.books_total == 2 and col.feed.books_valid == 2, 30.0,
+                            "the books to be valid again")
+            finally:
+                stop.set()
+
+        side = asyncio.create_task(overflow_release_recover())
+        summary = await col.run(60.0, stop)
+        await side
     q = summary["client"]["queue"]
     assert q["dropped"]["books"] == q["books_invalidated"] > 0, q
-    assert q["max_depth"] <= 3
+    assert q["max_depth"] <= maxsize
     assert summary["book_stats"]["resyncs"] >= 1
     assert summary["books_valid"] == summary["books_total"] == 2, summary["book_stats"]
     # the raw tap is upstream of the queue: nothing was lost on disk

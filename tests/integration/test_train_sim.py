@@ -1,6 +1,6 @@
 """Simulator controls: nothing beats chance without a planted signal; with one, the LSTM finds it.
 
-Bars come from hftlab.sim's exchange core (no server) through hftlab.bars. Whether the LSTM also
+Bars come from hftlab.sim's exchange core (no server) through hftlab.marketdata.bars. Whether the LSTM also
 beats logistic regression on the planted signal is reported by the control, not asserted here.
 """
 

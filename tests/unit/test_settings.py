@@ -105,15 +105,6 @@ def test_cli_missing_file_exits_2(tmp_path: Path, capsys):
     assert "cannot read file" in capsys.readouterr().err
 
 
-def test_client_section_mirrors_client_options():
-    import dataclasses
-
-    from hftlab.okx.client import ClientOptions
-
-    options = {f.name for f in dataclasses.fields(ClientOptions)}
-    assert options == set(Settings().client.model_dump())
-
-
 SAFETY = {"promote.min_metric", "risk.max_position_usd", "risk.max_order_usd", "risk.max_daily_loss_usd",
           "risk.stop_loss_pct", "risk.max_open_orders", "risk.max_orders_per_s"}
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hftlab.domain.market import TopOfBook
 from hftlab.okx.book import BookKeeper, OrderBook, RestSnapshot, SeedResult, Status, splice_rest_snapshot
 from hftlab.okx.checksum import okx_checksum
 from hftlab.okx.events import BookMsg
@@ -96,8 +97,10 @@ def test_prices_keep_their_strings_and_order_numerically():
     assert pairs(book.bids()) == [["10", "1.50"], ["9.75", "2"], ["9.5", "1"]]
     assert pairs(book.asks()) == [["20.25", "0.00001"], ["100", "1"]]
     assert book.best_bid()[:2] == ["10", "1.50"] and pairs(book.asks(1)) == [["20.25", "0.00001"]]
-    assert book.top_of_book() == {"bid_px": "10", "bid_sz": "1.50", "ask_px": "20.25", "ask_sz": "0.00001",
-                                  "ts_ms": 1, "seq_id": -1}
+    assert book.top_of_book() == TopOfBook("", "10", "1.50", "20.25", "0.00001", ts_ms=1, seq_id=None, valid=True,
+                                           recv_ns=1)
+    book.invalidate("test")
+    assert book.top_of_book() == TopOfBook("", None, None, None, None, ts_ms=1, seq_id=None, valid=False, recv_ns=1)
 
 
 def test_crossed_books_are_counted_not_rejected():
@@ -260,7 +263,7 @@ def test_deep_book_top_levels_follow_every_change(bids, asks, updates):
     assert book.stats.checksum_verified == sum(1 for c in checksums if c)
 
 
-# -- BookKeeper: one resync in flight, retries, the stale watchdog ---------------------------------
+# -- BookKeeper: one resync in flight ---------------------------------------------------------------
 
 def test_one_resync_in_flight_per_book():
     calls = []
@@ -271,11 +274,11 @@ def test_one_resync_in_flight_per_book():
     assert calls == [("books", "BTC-USDT", "sequence break: prevSeqId 5 after seqId 1")]
     for i in range(20):  # the storm: every later update, a client-side drop, a bad checksum
         assert keeper.apply(msg("update", seq=10 + i, prev=9 + i)) is Status.IGNORED
-    keeper.invalidate("books", "BTC-USDT", "dropped from the queue", now_ns=5)
+    assert keeper.invalidate("books", "BTC-USDT", "dropped from the queue") is False  # not served any more
     assert len(calls) == 1 and keeper.resync_pending("books", "BTC-USDT")
     assert keeper.get("books", "BTC-USDT") is None and keeper.get("books", "ETH-USDT") is not None
     # the other book is independent
-    keeper.invalidate("books", "ETH-USDT", "dropped from the queue")
+    assert keeper.invalidate("books", "ETH-USDT", "dropped from the queue") is True
     assert calls[-1] == ("books", "ETH-USDT", "dropped from the queue")
     # a snapshot re-arms: the next trouble asks again
     keeper.apply(msg("snapshot", [("10", "1")], seq=50, prev=-1))
@@ -293,24 +296,14 @@ def test_an_update_before_any_snapshot_asks_once():
     assert calls == [("books", "BTC-USDT", "no snapshot yet")]
 
 
-def test_retry_after_timeout_rearms_the_request():
+def test_bind_resync_routes_later_requests():
     calls = []
-    keeper = BookKeeper(on_resync=lambda *a: calls.append(a))
-    keeper.apply(msg("snapshot", [("10", "1")], seq=1, prev=-1, recv_ns=1_000_000_000))
-    keeper.apply(msg("update", seq=3, prev=2, recv_ns=2_000_000_000))
-    assert keeper.retry_resyncs(now_ns=6_000_000_000, timeout_s=5) == []
-    assert len(calls) == 1
-    assert keeper.retry_resyncs(now_ns=7_000_000_001, timeout_s=5) == [("books", "BTC-USDT")]
-    assert len(calls) == 2 and "timed out" in calls[-1][2]
-    assert keeper.retry_resyncs(now_ns=8_000_000_000, timeout_s=5) == []  # the clock restarted
-
-
-def test_stale_books():
     keeper = BookKeeper()
-    keeper.apply(msg("snapshot", [("10", "1")], recv_ns=1_000_000_000))
-    keeper.apply(msg("snapshot", [("10", "1")], inst="ETH-USDT", recv_ns=9_000_000_000))
-    assert keeper.stale(now_ns=10_000_000_000, max_age_s=5) == [("books", "BTC-USDT")]
-    assert keeper.stale(now_ns=10_000_000_000, max_age_s=30) == []
+    keeper.apply(msg("update", seq=2, prev=1))  # unbound: nobody to ask, the book just waits
+    keeper.bind_resync(lambda *a: calls.append(a))
+    keeper.apply(msg("snapshot", [("10", "1")], seq=3, prev=-1))
+    keeper.apply(msg("update", seq=9, prev=5))
+    assert calls == [("books", "BTC-USDT", "sequence break: prevSeqId 5 after seqId 3")]
 
 
 def test_keeper_stats_sum_the_books():

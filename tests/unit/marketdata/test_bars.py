@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hftlab.bars import BarBuilder, MultiBarBuilder, bars_from_trades, period_ms, source_channel
+from hftlab.marketdata.bars import BarBuilder, MultiBarBuilder, bars_from_trades, period_ms, source_channel
 from hftlab.collect.recorder import Recorder, read_table
 from hftlab.okx.events import Trade
 from hftlab.okx.parse import parse_frame
