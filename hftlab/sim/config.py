@@ -17,7 +17,11 @@ class SimConfig(Section):
     port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
     seed: int = 7
     speed: float = Field(1.0, gt=0, le=10_000, description="market seconds per wall second")
-    signal_strength: float = Field(0.0, ge=0, le=1)
+    signal_strength: float = Field(0.0, ge=0, le=1, description="the planted relation's strength (hftlab.sim.market): "
+                                                                  "0 nothing is predictable")
+    temporal_strength: float | None = Field(None, ge=0, le=1,
+                                            description="strength of its temporal part, the sweeps' delayed echo "
+                                                        "(default: signal_strength; 0: the linear part alone)")
     legacy_checksum: bool = False
     book_interval_ms: int = Field(100, ge=10, le=10_000)
     ack_latency_ms: float = Field(0.0, ge=0, le=10_000)

@@ -75,7 +75,7 @@ class SimExchange:
     def __init__(self, instruments: list[Instrument] | None = None, *, seed: int = 7,
                  signal_strength: float = 0.0, maker_fee: float = -0.0008, taker_fee: float = -0.001,
                  start_ms: int = 1_767_225_600_000, initial_balances: dict[str, str] | None = None,
-                 step_ms: int = 100, amend_latency_ms: int = 0):
+                 step_ms: int = 100, amend_latency_ms: int = 0, temporal_strength: float | None = None):
         instruments = default_instruments() if instruments is None else instruments
         if not instruments:
             raise ValueError("SimExchange needs at least one instrument")
@@ -100,7 +100,7 @@ class SimExchange:
         for inst, ss in zip(ordered, seeds):
             leader = self.markets.get(f"{inst.base_ccy}-{inst.quote_ccy}") if inst.is_swap else None
             self.markets[inst.inst_id] = Market(inst, np.random.Generator(np.random.PCG64(ss)),
-                                                signal_strength, start_ms, step_ms, leader)
+                                                signal_strength, start_ms, step_ms, leader, temporal_strength)
         self.accounts: dict[str, Account] = {}
         self.orders: dict[int, Order] = {}
         self._by_cl: dict[tuple[str, str, str], Order] = {}      # (account, instId, clOrdId) -> latest order

@@ -1,32 +1,66 @@
 """The simulated order flow of one instrument, and its public tape (trades, candles, 24h stats).
 
 Model (one step every `step_ms`, default 100 ms, dt = step_ms/1000 s; all randomness from the
-instrument's own `numpy.random.Generator`, drawn in amounts that do not depend on the agents, so the
-exogenous flow is the same whatever agents do; only its effect on the book differs):
+instrument's own `numpy.random.Generator` (the probes' from a stream spawned from its seed), drawn in
+amounts that do not depend on the agents, so the exogenous flow is the same whatever agents do; only
+its effect on the book differs):
 
 * Latent signal s: an Ornstein-Uhlenbeck process with unit stationary variance and time constant
   SIGNAL_TAU_S = 10 s:  s <- s*exp(-dt/10) + sqrt(1-exp(-2dt/10)) * N(0,1).
 * Fair value f (log price): a random walk with volatility sigma = vol_annual/sqrt(365*86400) per
-  sqrt(second), plus a drift planted by `signal_strength` (lambda in [0, 1]):
-      log f <- log f + lambda * SIGNAL_DRIFT * sigma * s * dt + sigma * sqrt(dt) * N(0,1)
-  With lambda = 0, f is a martingale: nothing predicts its changes.
+  sqrt(second), plus the two planted drifts below:
+      log f <- log f + (lambda * SIGNAL_DRIFT * sigma * s + echo(t)) * dt + sigma * sqrt(dt) * N(0,1)
+  With both strengths 0, f is a martingale: nothing predicts its changes.
 * Quote anchor G = f * exp(u) / tickSz (in ticks), u an OU deviation (time constant revert_tau_s,
   stationary std revert_std * sigma): the mid mean-reverts around the random-walk fair value.
   The simulated makers' best bid is b* = floor(G - h), best ask a* = ceil(G + h), h = half_spread_ticks.
 * Market orders: a Hawkes process (baseline market_rate/s, branching ratio market_branching,
   exponential kernel with decay market_decay/s; intensity held constant within a step). Sizes are
-  log-normal (median market_notional in quote ccy). **The planted predictor**: every market order is
-  a buy with probability  P(buy) = 1/2 + FLOW_TILT/2 * tanh(s),  FLOW_TILT = 0.8, whatever lambda is.
-  So the taker order-flow imbalance (e.g. (buys - sells)/(buys + sells) over the last 10 s of public
-  trades, or the same weighted by size) estimates s, and s drives the fair-value drift with strength
-  lambda. Expected log-return over the next H seconds given s_t:
-      lambda * SIGNAL_DRIFT * sigma * s_t * 10 * (1 - exp(-H/10)).
+  log-normal (median market_notional in quote ccy).
+
+The planted relation has two parts, each with its strength (`venue.sim.signal_strength` lambda and
+`venue.sim.temporal_strength` mu, both in [0, 1]; mu defaults to lambda, so signal_strength 0 alone
+means that nothing is predictable):
+
+* **Linear** (lambda): every market order is a buy with probability P(buy) = 1/2 + FLOW_TILT/2 *
+  tanh(s), FLOW_TILT = 0.8, whatever lambda is, and s drives the fair-value drift with strength
+  lambda. So the taker order-flow imbalance (e.g. (buys - sells)/(buys + sells) over the last 10 s
+  of public trades) estimates s, and the expected log-return over the next H seconds given s_t is
+      lambda * SIGNAL_DRIFT * sigma * s_t * 10 * (1 - exp(-H/10)),
+  a linear function of recent flow that a model of the latest bars or of window means expresses.
   With lambda = 0 the imbalance still clusters (herding) but carries no information about future
   prices; market orders have only transient impact (the makers re-peg to G every step).
-  Measured on BTC-USDT (300 non-overlapping 5 s windows, count imbalance of public trade messages
-  over the past 5 s vs the log mid change over the next 5 s): lambda=0 gives |corr| < 0.1,
-  lambda=0.3 about 0.15, lambda=1 0.28 to 0.45 depending on the seed (see tests/unit/sim/test_market.py;
-  the book's depth does not enter the relation).
+  Measured on BTC-USDT with mu = 0 (300 non-overlapping 5 s windows, count imbalance of public trade
+  messages over the past 5 s vs the log mid change over the next 5 s): lambda=0 gives |corr| < 0.15,
+  lambda=1 0.32 to 0.43 depending on the seed (tests/unit/sim/test_market.py).
+* **Temporal** (mu): probes arrive as a Poisson process (PROBE_RATE = 1/30 s). A probe is a burst
+  of BURST_ORDERS = 10 market orders of one side d at one moment (each of median size BURST_SIZE = 10
+  median market orders: a one-second bar of about ten times the usual volume, all of one side), then
+  PROBE_GAP_S = 6 s later the same burst of the other side. ECHO_DELAY_S = 20 s after the first
+  burst the fair value moves in its direction d, steadily over ECHO_LEG_S = 3 s, by ECHO_MOVE = 25
+  one-second sigmas (times mu), then fades back over ECHO_FADE_S = 300 s (the probes add nothing to
+  the long-run volatility). Bursts are exogenous flow (they happen at every strength); only the
+  echo scales with mu. What predicts the leg is the *order* of two opposite bursts and the time
+  since the first: their volumes and sides cancel in any window sum or mean, the newest bar and
+  the last few bars see only the second burst while the leg is still more than a 10-bar horizon
+  away (6 + 4 + 10 < 20), and the price shows nothing before the leg. So a model of window means
+  (mean, std, newest row, mean of the last T/8 rows: hftlab.models.baselines) or of the latest bar
+  cannot express it, and a sequence model that sees at least ECHO_DELAY_S + ECHO_LEG_S one-second
+  bars can (tests/integration/test_temporal_signal.py holds the LSTM against logistic regression and
+  gradient-boosted trees on it).
+
+Why signal_strength 1 pays after costs (the arithmetic; BTC-USDT-SWAP, sigma = 0.35 / sqrt(365 *
+86400) = 0.62 bp per sqrt(second)). One probe's leg is 25 * 0.62 = 15.6 bp (ETH 20 bp, SOL 27 bp). A
+long (short) entered before the leg and left after it, as a maker on both sides at OKX's regular
+swap tier (0.02% a fill: hftlab.backtest.fees), pays 2 * 2 = 4 bp in fees, and its fills are honest
+(hftlab.backtest.fills: only when the market trades through the order's price, so entries wait for
+a tick against them: tens of seconds of 1 s bars at most, zero-mean noise of about 0.62 bp * sqrt(the
+wait) on a martingale between legs). Expected net per probe traded: 15.6 - 4 = 11.6 bp (taker at
+0.05% a fill: 15.6 - 10 = 5.6 bp), and there are 120 probes an hour. The linear part alone does not
+pay at that tier: with H = 10 s its expected move is 1.38 bp * s, so a maker round trip (4 bp) needs
+|s| > 2.9, which s reaches 0.4% of the time. At signal_strength 0 neither part exists and every
+trade's expected net is minus its costs.
+
 * Limit orders: arrivals at rate limit_rate/s per side, at distance d >= 0 ticks behind b*/a* with
   density ~ (1 + d/arrival_scale_ticks)^-arrival_alpha up to depth_ticks, log-normal sizes (median
   order_notional). Cancels remove one order at a level, at rates that make each level's order count
@@ -34,8 +68,9 @@ exogenous flow is the same whatever agents do; only its effect on the book diffe
   (so >= 400 levels a side, realistic order counts per level). The makers' near-touch ladder
   (ladder_ticks) moves with the anchor each step (cancel and re-post, losing queue priority);
   simulated liquidity inside (b*, a*) is withdrawn; b* and a* always hold at least one order.
-* A swap (a Market with a `leader`) takes its spot market's fair value and s, plus an OU basis
-  (BASIS_TAU_S = 60 s, stationary std BASIS_STD = 2 bp), so BTC-USDT-SWAP trades around BTC-USDT.
+* A swap (a Market with a `leader`) takes its spot market's fair value (echo included) and s, plus
+  an OU basis (BASIS_TAU_S = 60 s, stationary std BASIS_STD = 2 bp), so BTC-USDT-SWAP trades around
+  BTC-USDT; its own tape carries the same bursts as its leader's, at the same moments.
 * Agents' orders left crossing the makers' new quotes (a bid >= a*, an ask <= b*) are picked off
   by simulated takers at the start of the step (adverse selection), before the market orders.
 """
@@ -55,6 +90,14 @@ from hftlab.sim.matching import BUY, SELL, Book, LevelFill, Resting, SizeDemand
 SIGNAL_TAU_S = 10.0
 SIGNAL_DRIFT = 0.35          # drift per unit s, in fair-value sigmas per second (1/sqrt(s) units)
 FLOW_TILT = 0.8
+PROBE_RATE = 1 / 30          # probes per second (Poisson)
+PROBE_GAP_S = 6.0            # a probe: a burst of one side, then PROBE_GAP_S later the same burst of the other
+BURST_ORDERS = 10            # market orders in a burst, at one moment
+BURST_SIZE = 10.0            # a burst order's median size, in median market-order sizes
+ECHO_DELAY_S = 20.0          # the echo: ECHO_DELAY_S after a probe's first burst, the fair value moves in
+ECHO_LEG_S = 3.0             # that burst's direction, steadily over ECHO_LEG_S,
+ECHO_MOVE = 25.0             # by ECHO_MOVE one-second fair-value sigmas (at temporal_strength 1),
+ECHO_FADE_S = 300.0          # then fades back steadily over ECHO_FADE_S
 SECONDS_PER_YEAR = 365 * 86400
 BASIS_TAU_S = 60.0           # a follower (swap) tracks its leader's fair value with an OU basis
 BASIS_STD = 2e-4             # of this stationary std (log units, 2 bp)
@@ -272,12 +315,16 @@ class Market:
     """One instrument's book driven by the stochastic order flow described in the module docstring."""
 
     def __init__(self, inst: Instrument, rng: np.random.Generator, signal_strength: float = 0.0,
-                 start_ms: int = 0, step_ms: int = 100, leader: Market | None = None):
-        if not 0.0 <= signal_strength <= 1.0:
-            raise ValueError(f"signal_strength must be in [0, 1], not {signal_strength}")
+                 start_ms: int = 0, step_ms: int = 100, leader: Market | None = None,
+                 temporal_strength: float | None = None):
+        temporal_strength = signal_strength if temporal_strength is None else temporal_strength
+        for name, v in (("signal_strength", signal_strength), ("temporal_strength", temporal_strength)):
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], not {v}")
         p = inst.profile
         self.inst, self.rng, self.p = inst, rng, p
         self.lam = signal_strength
+        self.mu = temporal_strength
         self.leader = leader
         self.step_ms = step_ms
         self.dt = dt = step_ms / 1000.0
@@ -294,11 +341,20 @@ class Market:
         self.basis = 0.0
         self.logf = math.log(p.start_px) if leader is None else leader.logf
         self.hawkes = 0.0
+        # the temporal component: probes (first burst's market time, its direction, second burst sent) whose
+        # echo is still to come, and the directions of this step's bursts, which a follower (swap) mirrors
+        self.probes: deque[list[int]] = deque()
+        self.bursts: list[int] = []
+        self.echo_rate = ECHO_MOVE * self.sigma / ECHO_LEG_S       # log drift per second during a leg
+        self.burst_mu = math.log(BURST_SIZE)
         self.lot_base = float(inst.lot * inst.contract_value)   # base ccy per lot
         self.limit_mu = math.log(p.order_notional / p.start_px / self.lot_base)
         self.market_mu = math.log(p.market_notional / p.start_px / self.lot_base)
         self.min_lots = max(1, inst.min_lots)
         self.draws = _Draws(rng)
+        # the probes draw from a stream of their own (spawned, so the main stream is untouched): the rest
+        # of the flow is what it was before the temporal part existed
+        self.probe_draws = _Draws(np.random.Generator(np.random.PCG64(rng.bit_generator.seed_seq.spawn(1)[0])), 256)
         self._px_cache: dict[int, str] = {}
         self._counts = np.zeros((0, 4), np.int64)
         self._ci = 0
@@ -398,11 +454,13 @@ class Market:
         dt = self.dt
         z0, z1, z2, u_mkt = *draws.normal(3).tolist(), float(draws.uniform(1)[0])
         if self.leader is None:
-            self.logf += self.lam * SIGNAL_DRIFT * self.sigma * self.s * dt + self.sigma * math.sqrt(dt) * z0
+            self.logf += ((self.lam * SIGNAL_DRIFT * self.sigma * self.s + self._echo_drift(t_ms)) * dt
+                          + self.sigma * math.sqrt(dt) * z0)
             self.s = self.s * self.a_s + self.b_s * z1
+            self.bursts = self._probe_bursts(t_ms)
         else:
             self.basis = self.basis * self.a_basis + self.b_basis * z0
-            self.logf, self.s = self.leader.logf, self.leader.s
+            self.logf, self.s, self.bursts = self.leader.logf, self.leader.s, self.leader.bursts
         self.u = self.u * self.a_u + self.b_u * z2
         g = self._anchor()
         book.recentre_if_needed(int(g))
@@ -441,6 +499,14 @@ class Market:
                 ts = min(t_ms, lo + 1 + int(v * (t_ms - lo)))
                 matches += self._sim_take(BUY if is_buy else SELL, lots, None, ts)
 
+        for direction in self.bursts:
+            # a burst: BURST_ORDERS market orders of one side at the step's end (after its other market
+            # orders, so the tape stays in time order)
+            side = BUY if direction > 0 else SELL
+            burst = self._sizes(self.market_mu + self.burst_mu, self.probe_draws.normal(BURST_ORDERS))
+            for lots in burst.tolist():
+                matches += self._sim_take(side, lots, None, t_ms)
+
         # cancels, then arrivals (both sides in one call each), then the makers' touch
         n_can = n_can_b + n_can_a
         u = draws.uniform(n_can + n_lim)
@@ -461,6 +527,38 @@ class Market:
                 side.sz[q] = lots
                 side.cnt[q] = 1
         return [m for m in matches if m.maker is not None]
+
+    def _probe_bursts(self, t_ms: int) -> list[int]:
+        """The directions of this step's bursts: a new probe's first (with chance PROBE_RATE * dt), and
+        the second, opposite one of each probe PROBE_GAP_S old."""
+        out = []
+        for probe in self.probes:
+            if not probe[2] and t_ms - probe[0] >= PROBE_GAP_S * 1000:
+                probe[2] = 1
+                out.append(-probe[1])
+        u, side = self.probe_draws.uniform(2).tolist()
+        if u < PROBE_RATE * self.dt:
+            direction = 1 if side < 0.5 else -1
+            self.probes.append([t_ms, direction, 0])
+            out.append(direction)
+        return out
+
+    def _echo_drift(self, t_ms: int) -> float:
+        """The temporal component's log drift per second at market time t_ms (see the module doc)."""
+        probes = self.probes
+        leg, end = (ECHO_DELAY_S + ECHO_LEG_S) * 1000, (ECHO_DELAY_S + ECHO_LEG_S + ECHO_FADE_S) * 1000
+        while probes and t_ms - probes[0][0] >= end:
+            probes.popleft()
+        if not self.mu:
+            return 0.0
+        moving = fading = 0
+        for t0, d, _ in probes:
+            age = t_ms - t0
+            if age >= leg:
+                fading += d
+            elif age >= ECHO_DELAY_S * 1000:
+                moving += d
+        return self.mu * self.echo_rate * (moving - fading * ECHO_LEG_S / ECHO_FADE_S)
 
     def _shift_ladder(self, side, lo: int, hi: int, shift: int) -> None:
         """Makers re-peg the ladder [lo, hi) by `shift` ticks: cancel and re-post (behind agents)."""

@@ -120,6 +120,7 @@ class SimServer:
             interval = cfg.book_interval_ms
             start = start_ms if start_ms is not None else int(time.time() * 1000) // interval * interval
             exchange = SimExchange(listed_instruments(cfg), seed=cfg.seed, signal_strength=cfg.signal_strength,
+                                   temporal_strength=cfg.temporal_strength,
                                    maker_fee=cfg.maker_fee, taker_fee=cfg.taker_fee, start_ms=start,
                                    amend_latency_ms=cfg.amend_latency_ms)
         self.exchange = exchange

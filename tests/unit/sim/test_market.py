@@ -10,7 +10,7 @@ import pytest
 
 from hftlab.sim.exchange import SimExchange
 from hftlab.sim.instruments import Instrument, MarketProfile, default_instruments
-from hftlab.sim.market import Market
+from hftlab.sim.market import BURST_ORDERS, ECHO_DELAY_S, ECHO_LEG_S, ECHO_MOVE, PROBE_GAP_S, Market
 
 INST = {i.inst_id: i for i in default_instruments()}
 
@@ -63,15 +63,18 @@ def test_market_orders_arrive_in_clusters():
     assert counts.var() / counts.mean() > 1.5          # a Poisson stream would give ~1
 
 
-def _imbalance_vs_future_move(signal: float, seed: int, seconds: int = 1500, horizon_s: int = 5) -> float:
-    """corr(taker order-flow imbalance over the last `horizon_s`, log mid change over the next `horizon_s`).
-
-    The relation lives in the flow and the fair value, not in the book's depth, so a shallower book
-    keeps this test quick.
-    """
+def _shallow(seed: int, signal: float, temporal: float | None = None) -> Market:
+    """BTC-USDT with a shallower book: the planted relation lives in the flow and the fair value, not
+    in the book's depth, so this keeps the signal tests quick."""
     base = INST["BTC-USDT"]
     inst = dataclasses.replace(base, profile=dataclasses.replace(base.profile, depth_ticks=200, limit_rate=30.0))
-    m = Market(inst, np.random.Generator(np.random.PCG64(seed)), signal, 0)
+    return Market(inst, np.random.Generator(np.random.PCG64(seed)), signal, 0, temporal_strength=temporal)
+
+
+def _imbalance_vs_future_move(signal: float, seed: int, seconds: int = 1500, horizon_s: int = 5,
+                              temporal: float | None = None) -> float:
+    """corr(taker order-flow imbalance over the last `horizon_s`, log mid change over the next `horizon_s`)."""
+    m = _shallow(seed, signal, temporal)
     ofi, mids = [], []
 
     def sample(m: Market) -> None:
@@ -85,11 +88,56 @@ def _imbalance_vs_future_move(signal: float, seed: int, seconds: int = 1500, hor
     return float(np.corrcoef(ofi[:-1], future)[0, 1])
 
 
-def test_signal_strength_plants_a_predictable_relation():
-    # 300 non-overlapping 5-second windows: a correlation's standard error is about 0.06;
-    # across seeds lambda=0 gives |r| < 0.1 and lambda=1 gives r of 0.28 to 0.45
+def test_signal_strength_plants_a_predictable_linear_relation():
+    # the linear part alone (temporal_strength 0): 300 non-overlapping 5-second windows, a correlation's
+    # standard error is about 0.06; across seeds lambda=0 gives |r| < 0.15 and lambda=1 r of 0.32 to 0.43
     assert abs(_imbalance_vs_future_move(0.0, seed=5)) < 0.15
-    assert _imbalance_vs_future_move(1.0, seed=5) > 0.2
+    assert _imbalance_vs_future_move(1.0, seed=5, temporal=0.0) > 0.25
+
+
+def _probe_echoes(temporal: float, seed: int = 3, seconds: int = 1800) -> tuple[np.ndarray, np.ndarray]:
+    """From the public tape alone: the probes (a burst of one side at one moment, the opposite burst
+    PROBE_GAP_S later) and, for each, the mid's log change over the echo's leg times the first burst's
+    side, and over the seconds before it."""
+    m = _shallow(seed, 0.0, temporal)
+    trades, mids = [], []
+
+    def sample(m: Market) -> None:
+        trades.extend(m.tape.take())
+        mids.append(m.mid_px())
+
+    run(m, seconds, 1000, sample)
+    mids = np.log(np.array(mids))
+    counts: dict[tuple[int, str], int] = {}
+    for t in trades:
+        counts[(t.ts_ms, t.side)] = counts.get((t.ts_ms, t.side), 0) + 1
+    bursts = {ts: 1 if side == "buy" else -1 for (ts, side), n in counts.items() if n >= BURST_ORDERS}
+    gap = int(PROBE_GAP_S * 1000)
+    leg, pre = [], []
+    for ts, d in sorted(bursts.items()):
+        second = [t for t in bursts if ts + gap - m.step_ms <= t <= ts + gap + m.step_ms and bursts[t] == -d]
+        k = ts // 1000  # mids[k - 1] is the mid at the end of second k
+        a, b = k + int(ECHO_DELAY_S) - 1, k + int(ECHO_DELAY_S + ECHO_LEG_S) + 1
+        if second and b < len(mids):
+            leg.append(d * (mids[b] - mids[a]))
+            pre.append(d * (mids[a] - mids[k + 1]))
+    return np.array(leg), np.array(pre)
+
+
+def test_temporal_strength_plants_an_echo_of_the_probes_order():
+    leg, pre = _probe_echoes(1.0)
+    move = ECHO_MOVE * INST["BTC-USDT"].profile.vol_annual / math.sqrt(365 * 86400)
+    assert len(leg) > 30  # about one probe per PROBE_RATE seconds
+    assert 0.7 * move < np.median(leg) < 1.3 * move  # the leg moves the price the first burst's way
+    assert abs(np.median(pre)) < 0.2 * move  # and nothing before it
+    quiet, _ = _probe_echoes(0.0)
+    assert len(quiet) == len(leg) and abs(np.median(quiet)) < 0.2 * move  # the bursts alone predict nothing
+
+
+def test_temporal_strength_follows_signal_strength_unless_set():
+    assert (_shallow(1, 0.7).mu, _shallow(1, 0.7, 0.0).mu, _shallow(1, 0.0, 0.4).mu) == (0.7, 0.0, 0.4)
+    with pytest.raises(ValueError, match="temporal_strength"):
+        _shallow(1, 0.5, 1.5)
 
 
 def test_same_seed_same_market_different_seed_different_market():
