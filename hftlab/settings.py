@@ -14,9 +14,10 @@ leaving it out.
 
 Cross-section defaults are resolved here, once, after validation, so `hftlab config show` prints the
 values components will use. A value stated in its own section always wins:
-- `backtest.taker_fee` / `maker_fee`: the simulator's fee schedule (`venue.sim.*_fee`, OKX's sign
-  convention flipped: in the backtest a fee paid is positive);
-- `backtest.stop_loss_pct`: `risk.stop_loss_pct`;
+- `backtest.sizing`: `strategy.sizing`, so the backtest sizes positions as the live runner does;
+- `backtest.position_cap_usd` and `backtest.stop_loss_pct`: `risk.max_position_usd` and
+  `risk.stop_loss_pct` (backtest fees come from OKX's schedule for `backtest.fee_tier` and the
+  series' instrument type, hftlab.backtest.fees, not from the simulator's own single rate);
 - `mlflow.model_name`: `hftlab-signal-<world>`, the world of the venue's market data (`sim` for the
   simulator, `okx` for okx-demo and okx-live), so simulator-trained and OKX-trained models never
   share a registered name (and the gate refuses to mix them even when they do);
@@ -151,10 +152,10 @@ class Settings(Section):
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
         bt, sim = self.backtest, self.venue.sim
-        if "taker_fee" not in bt.model_fields_set:
-            bt.taker_fee = -sim.taker_fee
-        if "maker_fee" not in bt.model_fields_set:
-            bt.maker_fee = -sim.maker_fee
+        if bt.sizing is None:
+            bt.sizing = self.strategy.sizing.model_copy()
+        if "position_cap_usd" not in bt.model_fields_set:
+            bt.position_cap_usd = self.risk.max_position_usd
         if "stop_loss_pct" not in bt.model_fields_set:
             bt.stop_loss_pct = self.risk.stop_loss_pct
         if self.mlflow.model_name is None:

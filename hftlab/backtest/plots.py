@@ -4,7 +4,7 @@ notebook's backend is left alone).
 - equity.png: each strategy's equity over the window, relative to the starting cash
 - drawdown.png: each strategy's fall from its running peak, in percent
 - signals_<name>.png: the price with a model's fills (buys ^, sells v), its edge P(up) - P(down)
-  with the thresholds, and the position it held
+  with the thresholds, and the direction it wanted beside the one it held (maker orders wait)
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def equity(comp, path: Path) -> Path:
     fig = _figure(figsize=(11, 4))
     ax = fig.subplots()
     for name, s in comp.strategies.items():
-        v = np.asarray(s.portfolio.value()).reshape(-1) / comp.execution.init_cash
+        v = s.result.value / comp.execution.init_cash
         ax.plot(t, v, label=f"{name} ({s.metrics['total_return']:+.2%})", **_style(s.kind))
     ax.axhline(1.0, color="k", lw=0.6)
     ax.set_ylabel("equity / starting cash")
@@ -49,7 +49,7 @@ def drawdown(comp, path: Path) -> Path:
     fig = _figure(figsize=(11, 3.2))
     ax = fig.subplots()
     for name, s in comp.strategies.items():
-        v = np.asarray(s.portfolio.value()).reshape(-1)
+        v = s.result.value
         peak = np.maximum.accumulate(np.concatenate([[comp.execution.init_cash], v]))[1:]
         ax.plot(t, -(1 - v / peak) * 100, label=f"{name} (max {s.metrics['max_drawdown_pct']:.2f}%)", **_style(s.kind))
     ax.set_ylabel("drawdown, %")
@@ -66,11 +66,12 @@ def signals(comp, name: str, path: Path) -> Path:
     axes = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3, 0.8]})
     ax = axes[0]
     ax.plot(t, close, color="k", lw=0.8, label="close")
-    orders = s.portfolio.orders.records_arr
-    for side, marker, color, label in ((0, "^", "tab:green", "buy"), (1, "v", "tab:red", "sell")):
-        o = orders[orders["side"] == side]
-        if o.size:
-            ax.scatter(t[o["idx"]], o["price"], marker=marker, color=color, s=28, zorder=3, label=f"{label} ({o.size})")
+    fills = s.result.fills
+    for buy, marker, color, label in ((True, "^", "tab:green", "buy"), (False, "v", "tab:red", "sell")):
+        pick = (fills["qty"] > 0) == buy
+        if pick.any():
+            ax.scatter(t[fills["idx"][pick]], fills["px"][pick], marker=marker, color=color, s=28, zorder=3,
+                       label=f"{label} ({int(pick.sum())})")
     ax.set_title(f"{name}: price and fills")
     ax.legend(fontsize=8, loc="best")
     ax = axes[1]
@@ -84,9 +85,11 @@ def signals(comp, name: str, path: Path) -> Path:
             ax.axhline(-rule["threshold"], color="tab:red", lw=0.7, ls="--")
     ax.set_ylabel("P(up)-P(down)")
     ax = axes[2]
-    ax.step(t, s.held, where="post", color="tab:purple", lw=0.9)
+    ax.step(t, s.held, where="post", color="tab:purple", lw=0.9, label="wanted")
+    ax.step(t, np.sign(s.result.position), where="post", color="tab:orange", lw=0.7, label="held")
     ax.set_ylabel("position")
     ax.set_yticks([-1, 0, 1])
+    ax.legend(fontsize=7, loc="upper left")
     return save(fig, path)
 
 

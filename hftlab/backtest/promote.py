@@ -5,14 +5,16 @@
 
 1. what the candidate (a registered version, or the training run that registered it) and the
    current `champion` were trained on is read from their version tags (Registry.provenance);
-2. the candidate and the champion are backtested on the candidate's out-of-sample test block,
-   same bars, same rule and costs (hftlab.backtest.runner.head_to_head), the champion only when
-   the two can be compared (same world, symbol, timeframe and feature spec);
-3. hftlab.backtest.gate decides, refusing a candidate of another world than the venue's
-   (`venue_world`) and any comparison across worlds, instruments, timeframes or feature specs;
+2. the candidate, the champion and the candidate's baselines are backtested on the candidate's
+   out-of-sample test block, same bars, same rule and costs (hftlab.backtest.runner.head_to_head),
+   the champion only when the two can be compared (same world, symbol, timeframe and feature spec);
+3. hftlab.backtest.gate decides on the candidate's evidence (gate.Evidence: trades, drawdown, the
+   money statistic) and its per-bar return differences against the champion and each baseline
+   (gate.Versus), refusing a candidate of another world than the venue's (`venue_world`) and any
+   comparison across worlds, instruments, timeframes or feature specs;
 4. a `promote` run in the experiment records the comparison, the decision and the plots; the
-   candidate's version gets `promotion.*` tags (decision, reason, metric values, margin, window,
-   data, date, the run) whatever the outcome; only when promoted does the alias move (and the
+   candidate's version gets `promotion.*` tags (decision, reason, every check, the statistic, its
+   floor, the t against the champion, margin, window, data, date, the run) whatever the outcome; only when promoted does the alias move (and the
    replaced champion's version gets `promotion.replaced_by`).
 
 `dry_run` decides and logs the run but tags nothing and moves nothing.
@@ -43,10 +45,12 @@ def promote(reg: Registry, candidate: str, backtest_cfg, promote_cfg, mlflow_cfg
     comparable = champion_trained_on is not None and not trained_on.differences(champion_trained_on)
     rival = champion if comparable and not is_champion else None
     comp, report = head_to_head(reg, ref, rival, backtest_cfg, data=data)
-    cand = comp.strategies["candidate"].metrics
-    champ = comp.strategies["champion"].metrics if "champion" in comp.strategies else None
-    decision = gate.decide(cand, champ, report, promote_cfg, venue_world=venue_world, candidate_provenance=trained_on,
-                           champion_provenance=champion_trained_on, candidate_is_champion=is_champion)
+    evidence = gate.Evidence.of(comp.strategies["candidate"].metrics)
+    versus = _versus(comp, "champion") if "champion" in comp.strategies else None
+    baselines = [_versus(comp, name) for name in promote_cfg.baselines if name in comp.strategies]
+    decision = gate.decide(evidence, versus, baselines, report, promote_cfg, venue_world=venue_world,
+                           candidate_provenance=trained_on, champion_provenance=champion_trained_on,
+                           candidate_is_champion=is_champion)
     date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     doc = {
         "date": date,
@@ -80,6 +84,11 @@ def _ref(ref: ModelRef | None) -> dict | None:
     return None if ref is None else {"name": ref.name, "version": ref.version, "run_id": ref.run_id, "uri": ref.uri}
 
 
+def _versus(comp, rival: str) -> gate.Versus:
+    return gate.Versus(rival, comp.versus("candidate", rival), comp.strategies["candidate"].metrics["total_return"],
+                       comp.strategies[rival].metrics["total_return"])
+
+
 def _tags(doc: dict, decision: gate.Decision, champion: ModelRef | None) -> dict[str, str]:
     d = decision.to_dict()
     return {
@@ -88,7 +97,8 @@ def _tags(doc: dict, decision: gate.Decision, champion: ModelRef | None) -> dict
         "promotion.date": doc["date"],
         "promotion.metric": decision.metric,
         "promotion.candidate_value": str(d["candidate_value"]),
-        "promotion.champion_value": "none" if d["champion_value"] is None else str(d["champion_value"]),
+        "promotion.floor": str(decision.floor),
+        "promotion.versus_champion_t": "none" if d["versus_champion"] is None else str(d["versus_champion"]),
         "promotion.margin": str(decision.margin),
         "promotion.previous_champion": "none" if champion is None else f"v{champion.version}",
         "promotion.venue_world": doc["venue_world"],

@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import math
 
-COLUMNS = (("total_return", "return", "{:+.3%}"), ("gross_return", "gross", "{:+.3%}"), ("sharpe", "sharpe", "{:.2f}"),
-           ("sortino", "sortino", "{:.2f}"), ("max_drawdown_pct", "max dd %", "{:.2f}"), ("hit_rate", "hit", "{:.2f}"), ("n_trades", "trades", "{:d}"),
-           ("turnover", "turnover", "{:.1f}"), ("exposure", "exposure", "{:.2f}"), ("fees_paid", "fees", "{:.2f}"))
+COLUMNS = (("total_return", "return", "{:+.3%}"), ("gross_return", "gross", "{:+.3%}"),
+           ("n_trades", "trades", "{:d}"), ("trade_mean_bps", "bp/trade", "{:+.2f}"), ("trade_t", "trade t", "{:.2f}"),
+           ("psr", "psr", "{:.3f}"), ("hit_rate", "hit", "{:.2f}"), ("max_drawdown_pct", "max dd %", "{:.2f}"),
+           ("sharpe", "sharpe/yr", "{:.1f}"), ("exposure", "exposure", "{:.2f}"), ("fees_paid", "fees", "{:.2f}"))
+
+
+def costs_line(doc: dict) -> str:
+    """The rule, costs and sizing of a comparison document, in one line."""
+    c, w = doc["costs"], doc["window"]
+    funding = f", funding at {c['funding_settlements']} settlement(s)" if c.get("funding_settlements") else ""
+    size = doc.get("sizing") or {}
+    sizing = f"sizing {size.get('mode')} {size.get('notional_usd', 0):g} USD (cap {size.get('cap_usd', 0):g})" if size else ""
+    return (f"{c['execution']} at OKX {c['fee_tier']} {c['inst_type'].lower()} fees (maker {c['maker_fee']:.4%}, taker "
+            f"{c['taker_fee']:.4%}), half-spread {c['mean_slippage_bps']:.2f} bp ({c['slippage']}), latency "
+            f"{c['latency_ms']:g} ms{funding}, stop {c['stop_loss_pct']:g}%, {sizing}; Sharpe annualised from "
+            f"{w.get('bar_seconds', 0):g} s bars; rule {doc['rule']}")
 
 
 def format_report(doc: dict) -> str:
     """The metrics table and the notes of a comparison document (Comparison.to_dict)."""
-    w, c = doc["window"], doc["costs"]
+    w = doc["window"]
     lines = [f"window {w['first_bar']} .. {w['last_bar']}: {w['bars']} bars ({w['what']})",
-             f"data {doc['data']['path']}; fee {c['fee']:.4%} per fill, slippage {c['mean_slippage_bps']:.2f} bp "
-             f"({c['slippage']}), stop {c['stop_loss_pct']:g}%, rule {doc['rule']}"]
+             f"data {doc['data']['path']}; {costs_line(doc)}"]
     names = list(doc["metrics"])
     width = max(len(n) for n in names)
     lines.append(f"  {'strategy':<{width}}  " + "  ".join(f"{h:>9}" for _k, h, _f in COLUMNS))

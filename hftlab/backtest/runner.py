@@ -21,6 +21,8 @@ import math
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from hftlab.backtest import engine, plots
 from hftlab.backtest.compare import Comparison, compare, decision_rows
 from hftlab.backtest.predict import TrainingRun, baseline_proba, model_proba
@@ -56,6 +58,19 @@ def _covers(bars, window: Window) -> bool:
     return bool(ts[0] <= window.start_ms and window.end_ms <= ts[-1])
 
 
+def _baselines(ref: ModelRef, report: dict | None, tags: dict, params: dict, spec, bars, dec,
+               data) -> tuple[dict[str, tuple[str, np.ndarray]], list[str]]:
+    """The training run's baselines refitted as it fitted them, on the decision rows (or why not)."""
+    if report is None:
+        return {}, ["no baselines: the model has no training report"]
+    try:
+        train_bars = bars if data is None else _bars(None, tags, None, None, ref.label)[0]
+        run = TrainingRun(ref.run_id, report, params, train_bars)
+        return {name: ("baseline", p) for name, p in baseline_proba(run, spec, bars, dec).items()}, []
+    except ValueError as e:
+        return {}, [f"no baselines: {e}"]
+
+
 def backtest(reg: Registry, ref: ModelRef, cfg, *, data=None, window: Window | None = None,
              symbol: str | None = None, timeframe: str | None = None, baselines: bool = True) -> Comparison:
     report, tags, params = _source(reg, ref)
@@ -75,27 +90,20 @@ def backtest(reg: Registry, ref: ModelRef, cfg, *, data=None, window: Window | N
     predictor = reg.load(ref)
     probas = {ref.label: ("model", model_proba(predictor.net, predictor.spec, bars, dec))}
     if baselines:
-        if report is None:
-            notes.append("no baselines: the model has no training report")
-        else:
-            try:
-                train_bars = bars if data is None else _bars(None, tags, None, None, ref.label)[0]
-                run = TrainingRun(ref.run_id, report, params, train_bars)
-                for name, p in baseline_proba(run, predictor.spec, bars, dec).items():
-                    probas[name] = ("baseline", p)
-            except ValueError as e:
-                notes.append(f"no baselines: {e}")
-    exe = engine.execution(cfg, bars, info["period_ms"])
-    comp = compare(bars, first, last, probas, cfg, exe, window, _data(info))
+        found, why = _baselines(ref, report, tags, params, predictor.spec, bars, dec, data)
+        probas.update(found)
+        notes += why
+    exe = engine.execution(cfg, bars, info["period_ms"], info.get("symbol"))
+    comp = compare(bars, first, last, probas, cfg, exe, window, _data(info), vol_window=predictor.spec.vol_window)
     comp.notes[:0] = notes
     return comp
 
 
 def head_to_head(reg: Registry, candidate: ModelRef, champion: ModelRef | None, cfg, *, data=None) -> tuple[Comparison, dict]:
-    """Candidate and champion on the candidate's out-of-sample test block. Returns the comparison
-    (strategies "candidate", "champion" when there is one, "buy_and_hold") and the candidate's
-    training report."""
-    report, tags, _params = _source(reg, candidate)
+    """Candidate, champion and the candidate's baselines on the candidate's out-of-sample test block.
+    Returns the comparison (strategies "candidate", "champion" when there is one, the baselines when
+    they can be refitted, "buy_and_hold") and the candidate's training report."""
+    report, tags, params = _source(reg, candidate)
     if report is None:
         raise ValueError(f"{candidate.label}: no training report (report.json) on its run: the gate needs its "
                          "test window and controls")
@@ -103,13 +111,18 @@ def head_to_head(reg: Registry, candidate: ModelRef, champion: ModelRef | None, 
     bars, info = _bars(data, tags, None, None, candidate.label)
     first, last = rows(bars, window)
     dec = decision_rows(first, last)
-    probas = {}
+    probas, spec = {}, None
     for role, ref in (("candidate", candidate), ("champion", champion)):
         if ref is not None:
             predictor = reg.load(ref)
+            spec = spec or predictor.spec
             probas[role] = ("model", model_proba(predictor.net, predictor.spec, bars, dec))
-    exe = engine.execution(cfg, bars, info["period_ms"])
-    return compare(bars, first, last, probas, cfg, exe, window, _data(info)), report
+    found, notes = _baselines(candidate, report, tags, params, spec, bars, dec, data)
+    probas.update(found)
+    exe = engine.execution(cfg, bars, info["period_ms"], info.get("symbol"))
+    comp = compare(bars, first, last, probas, cfg, exe, window, _data(info), vol_window=spec.vol_window)
+    comp.notes[:0] = notes
+    return comp, report
 
 
 def _data(info: dict) -> dict:

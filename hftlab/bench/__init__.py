@@ -23,7 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "sim": "hftlab sim at real speed: CPU share of one core with N clients on books, trades, tickers",
     "indicators": "RSI+MACD+BB: hftlab vs TA-Lib vs ta, streaming cost, parallel panel",
     "inference": "signal model: eager PyTorch vs optimised path, p50/p99 latency",
-    "backtest": "vectorbt backtest over one million bars",
+    "backtest": "the backtest engine over one million bars (taker and maker)",
     "risk": "the RiskEngine's pre-trade check: approve and deny paths, p50/p99 per check",
 }
 

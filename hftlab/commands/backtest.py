@@ -1,7 +1,7 @@
 """Backtest one model beside its baselines and buy-and-hold: `hftlab backtest`.
 
     hftlab backtest --run RUN_ID [--data PATH] [--json]
-    hftlab backtest --model models:/hftlab-signal-sim@champion --data bars.parquet
+    hftlab backtest --model models:/hftlab-signal-sim@champion --data bars.parquet --execution maker --fee-tier vip1
 
 The model: `--run` (a training run id) or `--model` (a version number, models:/ or runs:/ URI, or
 a model directory). Bars: `--data` (candle CSV or Parquet of bars), default the model's training
@@ -23,11 +23,18 @@ from hftlab.core.jsonutil import json_default
 
 def add_rule_arguments(p) -> None:
     """Options overriding the backtest settings (shared with `hftlab promote`)."""
+    from hftlab.backtest.fees import TIERS
+
     g = p.add_argument_group("signal rule and costs (override the backtest settings)")
     g.add_argument("--threshold", type=float, help="go long when P(up) - P(down) exceeds this")
     g.add_argument("--exit-threshold", type=float, help="leave when the edge falls below this (default: threshold)")
     g.add_argument("--allow-short", action="store_true", default=None, help="also short (swaps)")
-    g.add_argument("--execution", choices=["taker", "maker"], help="taker (fee + half spread) or maker (maker fee)")
+    g.add_argument("--execution", choices=["taker", "maker"],
+                   help="taker (next open + half spread, taker fee) or maker (post-only at the touch, filled only when "
+                        "the market trades through it, maker fee)")
+    g.add_argument("--fee-tier", choices=list(TIERS), help="OKX fee tier (default backtest.fee_tier, regular)")
+    g.add_argument("--latency-ms", type=float, help="decision to venue (each started bar delays an order one bar)")
+    g.add_argument("--touch-fill", type=float, help="share of a maker order filled when the market only touches it")
     g.add_argument("--slippage-bps", type=float, help="half-spread per fill when the bars carry no spread_bps")
     g.add_argument("--stop-loss-pct", type=float, help="stop-loss below the fill price (0: none; default risk.stop_loss_pct)")
 
@@ -38,7 +45,8 @@ def rule_config(settings, args):
 
     bt, gate = settings.backtest, settings.promote
     bt = updated(bt, threshold=args.threshold, exit_threshold=args.exit_threshold, allow_short=args.allow_short,
-                 execution=args.execution, slippage_bps=args.slippage_bps, stop_loss_pct=args.stop_loss_pct)
+                 execution=args.execution, fee_tier=args.fee_tier, latency_ms=args.latency_ms,
+                 touch_fill=args.touch_fill, slippage_bps=args.slippage_bps, stop_loss_pct=args.stop_loss_pct)
     return bt, gate
 
 

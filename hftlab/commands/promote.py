@@ -1,12 +1,13 @@
 """The promotion gate: `hftlab promote --candidate RUN_ID|VERSION`.
 
-Backtests the candidate and the current champion (`models:/<mlflow.model_name>@champion`) on the
-candidate's out-of-sample test block (its training run's last walk-forward test rows) over the
+Backtests the candidate, its baselines and the current champion (`models:/<mlflow.model_name>@champion`)
+on the candidate's out-of-sample test block (its training run's last walk-forward test rows) over the
 candidate's training bars (or --data, which must cover that block), with the same rule and costs.
 The candidate becomes champion only if it was trained on the venue's world (`sim` on the simulator,
 `okx` on okx-demo and okx-live) with its provenance recorded, passes the checks (trades, drawdown
-bound, the training report's permuted-label control) and beats the champion's metric by more than
-the margin; the first model only has to pass the checks (hftlab.backtest.gate). A candidate and a
+bound, the training report's permuted-label and null-world controls, a t of 2 that it makes money
+after costs, beating each baseline) and beats the champion by a t-statistic above the margin; the
+first model only has to pass the checks (hftlab.backtest.gate). A candidate and a
 champion trained on different worlds, symbols, timeframes or feature specs are never compared
 ("cannot compare"). The decision and its numbers are tagged
 on the candidate's version (`promotion.*`) and logged as an MLflow run with the plots.
@@ -34,11 +35,12 @@ def add_arguments(p) -> None:
                    help="training run id or registered version number of mlflow.model_name")
     p.add_argument("--data", metavar="PATH", help="bars covering the candidate's test block (default: its training bars)")
     g = p.add_argument_group("gate (override the promote settings)")
-    g.add_argument("--metric", choices=["sharpe", "sortino", "total_return"], help="the metric to beat the champion on")
-    g.add_argument("--margin", type=float, help="beat the champion by more than this (metric units)")
+    g.add_argument("--metric", choices=["trade_t", "psr"],
+                   help="the evidence it makes money after costs: t of per-trade net returns, or the probabilistic Sharpe")
+    g.add_argument("--min-metric", type=float, help="floor on that statistic (default promote.min_metric: 2 for trade_t)")
+    g.add_argument("--margin", type=float, help="beat the champion: t of the per-bar return difference above this")
     g.add_argument("--min-trades", type=int, help="minimum trades in the window")
     g.add_argument("--max-drawdown-pct", type=float, help="drawdown bound in the window, percent")
-    g.add_argument("--min-metric", type=float, help="floor on the candidate's metric (default promote.min_metric, 0)")
     p.add_argument("--dry-run", action="store_true", help="decide and log the run, but tag nothing and move no alias")
     p.add_argument("--plots", type=Path, metavar="DIR", help="also save the PNG plots here")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")

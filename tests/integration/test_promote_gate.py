@@ -31,10 +31,12 @@ N, TEST = 1500, 300
 NAME = "gate-test"
 SPEC = FeatureSpec(flow_window=0, book_levels=0)
 RET_1, RET_15 = SPEC.names.index("ret_1"), SPEC.names.index("ret_15")
-BT = BacktestConfig()  # OKX taker fee 0.1%, 1 bp slippage, 1% stop
+BT = BacktestConfig()  # OKX regular spot taker fee 0.1%, 1 bp slippage, 1% stop, the strategy's default sizing
 # the floor is lowered so that the head-to-head path is reached with a losing candidate; the default
-# floor (0) has its own tests (tests/unit/backtest/test_gate.py)
-GATE = PromoteConfig(metric="sharpe", margin=0.5, min_trades=5, max_drawdown_pct=100.0, min_metric=-1e9)
+# floor (a t of 2) has its own tests (tests/unit/backtest/test_gate.py). Models set by hand have no
+# training run to refit baselines from, so none are required here (the trained ones of
+# test_pipeline_run.py are)
+GATE = PromoteConfig(metric="trade_t", margin=0.5, min_trades=5, max_drawdown_pct=100.0, min_metric=-1e9, baselines=[])
 # what `hftlab train` records for these bars on the simulator
 SIM_X = Provenance(world="sim", venue="sim", symbol="X-USDT", timeframe="1m", feature_spec_hash=spec_hash(SPEC))
 
@@ -96,7 +98,8 @@ def register(world, tmp_path, feature, sign, *, control_passed=True, provenance=
     net, norm = signal_net(feature, sign)
     ts = bars["ts_ms"].to_numpy()
     report = {"folds": [{"ts_ms": {"test_start": int(ts[N - TEST]), "test_end": int(ts[-1])}}],
-              "controls": {"permuted_labels": {"passed": control_passed, "what": "labels permuted: at chance"}}}
+              "controls": {"permuted_labels": {"passed": control_passed, "what": "labels permuted: at chance"},
+                           "null_world": {"passed": True, "what": "the same pipeline at signal 0 did not pass"}}}
     with mlflow.start_run(experiment_id=exp) as run:
         mlflow.set_tags({"hftlab.path": str(path), "hftlab.symbol": "X-USDT", "hftlab.timeframe": "1m",
                          **provenance.tags()})
@@ -130,14 +133,15 @@ def test_first_model_rule_then_worse_refused_then_better_promoted(world, tmp_pat
     assert reg.alias("champion").version == weak
     tags = reg.client.get_model_version(NAME, weak).tags
     assert tags["promotion.decision"] == "promoted" and tags["promotion.previous_champion"] == "none"
-    assert tags["promotion.metric"] == "sharpe" and float(tags["promotion.candidate_value"]) == pytest.approx(
-        d["metrics"]["candidate"]["sharpe"])
+    assert tags["promotion.metric"] == "trade_t" and float(tags["promotion.candidate_value"]) == pytest.approx(
+        d["metrics"]["candidate"]["trade_t"])
     assert tags["promotion.window"].endswith(f"({TEST} bars)") and tags["promotion.date"].endswith("Z")
 
     contrarian, _ = register(world, tmp_path, RET_1, -1.0)
     d = gate(world, contrarian)
-    assert not d["promoted"] and "vs the champion's" in d["reason"], d["reason"]
-    assert d["metrics"]["candidate"]["sharpe"] < d["metrics"]["champion"]["sharpe"]
+    assert not d["promoted"] and "does not beat the champion" in d["reason"], d["reason"]
+    assert d["decision"]["versus_champion"] < 0
+    assert d["metrics"]["candidate"]["total_return"] < d["metrics"]["champion"]["total_return"]
     assert reg.alias("champion").version == weak
     assert reg.client.get_model_version(NAME, contrarian).tags["promotion.decision"] == "refused"
 
@@ -145,7 +149,8 @@ def test_first_model_rule_then_worse_refused_then_better_promoted(world, tmp_pat
     d = gate(world, strong)
     assert d["promoted"] and "beats the champion" in d["reason"], d["reason"]
     m = d["metrics"]
-    assert m["candidate"]["sharpe"] - m["champion"]["sharpe"] > GATE.margin
+    assert d["decision"]["versus_champion"] > GATE.margin
+    assert m["candidate"]["total_return"] > m["champion"]["total_return"]
     assert m["candidate"]["total_return"] > 0  # the momentum bet pays its fees here
     assert d["window"]["bars"] == TEST and set(m) == {"candidate", "champion", "buy_and_hold"}
     assert reg.alias("champion").version == strong
@@ -182,7 +187,8 @@ def test_a_sim_trained_model_is_refused_as_champion_for_okx_live(world, tmp_path
     decision = gate(world, sim_trained, settings=settings)
     assert not decision["promoted"]
     assert decision["reason"] == "not promoted: trained on sim data, this venue trades the okx world"
-    assert decision["metrics"]["candidate"]["sharpe"] > 1  # it would have won on merit
+    cand = decision["metrics"]["candidate"]
+    assert cand["total_return"] > 0 and cand["trade_t"] > 1  # it would have won on merit (this gate's floor is off)
     assert reg.alias("champion") is None
     tags = reg.client.get_model_version("hftlab-signal-okx", sim_trained).tags
     assert tags["promotion.decision"] == "refused" and "this venue trades the okx world" in tags["promotion.reason"]

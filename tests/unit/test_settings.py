@@ -139,15 +139,19 @@ def test_a_venue_file_is_an_overlay_on_default(tmp_path: Path):
     # even a file that says nothing of a section cannot empty it
     bare = tmp_path / "bare.yaml"
     bare.write_text("venue:\n  name: okx-demo\n")
-    assert load_config([bare], environ={}).promote.min_metric == 0
+    assert load_config([bare], environ={}).promote.min_metric == 2.0  # a t of 2 that it makes money after costs
 
 
 def test_cross_section_defaults_are_resolved_and_shown(tmp_path: Path, capsys):
     s = Settings.model_validate({"venue": {"sim": {"taker_fee": -0.0005, "maker_fee": 0.0002}},
-                                 "risk": {"stop_loss_pct": 2.5}})
-    assert (s.backtest.taker_fee, s.backtest.maker_fee, s.backtest.stop_loss_pct) == (0.0005, -0.0002, 2.5)
-    own = Settings.model_validate({"backtest": {"taker_fee": 0.002, "stop_loss_pct": 0}, "risk": {"stop_loss_pct": 2.5}})
-    assert (own.backtest.taker_fee, own.backtest.stop_loss_pct) == (0.002, 0)  # a section's own value wins
+                                 "risk": {"stop_loss_pct": 2.5, "max_position_usd": 7000},
+                                 "strategy": {"sizing": {"mode": "fixed", "notional_usd": 900}}})
+    # the backtest sizes, caps and stops as the live runner does; its fees are OKX's schedule, not the simulator's
+    assert (s.backtest.stop_loss_pct, s.backtest.position_cap_usd, s.backtest.sizing) == (2.5, 7000, s.strategy.sizing)
+    assert (s.backtest.taker_fee, s.backtest.maker_fee, s.backtest.fee_tier) == (None, None, "regular")
+    own = Settings.model_validate({"backtest": {"taker_fee": 0.002, "stop_loss_pct": 0, "position_cap_usd": 50},
+                                   "risk": {"stop_loss_pct": 2.5}})
+    assert (own.backtest.taker_fee, own.backtest.stop_loss_pct, own.backtest.position_cap_usd) == (0.002, 0, 50)
     # changing a risk limit never changes a backtest's starting cash
     assert Settings.model_validate({"risk": {"max_position_usd": 15_000}}).backtest.init_cash == 10_000
     f = tmp_path / "over.yaml"

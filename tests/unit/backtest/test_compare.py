@@ -2,10 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hftlab.backtest.compare import BUY_AND_HOLD, compare, decision_rows
+from hftlab.backtest.compare import BUY_AND_HOLD, compare, decision_rows, targets
 from hftlab.backtest.config import BacktestConfig
 from hftlab.backtest.engine import execution
 from hftlab.backtest.window import Window
+from hftlab.strategy import sizing
+from hftlab.strategy.config import SizingConfig
 
 N = 200
 
@@ -42,6 +44,8 @@ def test_foresight_beats_its_mirror_and_buy_and_hold_is_always_in(bars):
     doc = comp.to_dict()
     assert doc["kinds"] == {"foresight": "model", "mirror": "model", BUY_AND_HOLD: "benchmark"}
     assert doc["window"]["bars"] == N - 50 and doc["costs"]["fee"] == pytest.approx(0.001)
+    assert doc["window"]["bar_seconds"] == 60 and doc["costs"]["fee_tier"] == "regular"
+    assert comp.versus("foresight", "mirror") > 2 and comp.versus("mirror", "foresight") < -2
 
 
 def test_the_window_starts_where_every_model_can_decide(bars):
@@ -61,3 +65,26 @@ def test_shapes_are_checked_and_a_window_without_predictions_is_refused(bars):
         run(bars, {"m": ("model", proba_from_edge(np.zeros(5)))})
     with pytest.raises(ValueError, match="no bar of the window"):
         run(bars, {"m": ("model", np.full((N - 50, 3), np.nan))})
+
+
+def test_positions_are_sized_by_the_live_sizing_at_the_decision_that_opens_them(bars):
+    n = N - 50
+    e = np.where(np.arange(n) % 20 < 10, 0.6, -0.3)  # long for 10 bars, flat for 10, ...
+    cfg = BacktestConfig(stop_loss_pct=0.0, sizing=SizingConfig(mode="scaled", notional_usd=1000), position_cap_usd=800)
+    comp = run(bars, {"m": ("model", proba_from_edge(e))}, cfg=cfg)
+    s = comp.strategies["m"]
+    rows = decision_rows(50, N)
+    want = sizing.notional(0.6, 0.0, 0.1, cfg.sizing, 800) / bars["close"].to_numpy()[rows[0]]
+    assert s.target[0] == pytest.approx(want) and want * bars["close"][rows[0]] == pytest.approx(1000 * 0.5 / 0.9)
+    assert (s.target[:10] == s.target[0]).all() and (s.target[10:20] == 0).all()  # held at its entry size
+    assert s.target[20] == pytest.approx(sizing.notional(0.6, 0.0, 0.1, cfg.sizing, 800) / bars["close"][rows[20]])
+    fixed = run(bars, {"m": ("model", proba_from_edge(e))},
+                cfg=BacktestConfig(stop_loss_pct=0.0, sizing=SizingConfig(mode="fixed", notional_usd=300)))
+    assert fixed.strategies["m"].target[0] * bars["close"][rows[0]] == pytest.approx(300)
+    assert comp.to_dict()["sizing"]["cap_usd"] == 800
+
+
+def test_targets_size_each_run_of_a_direction_at_its_first_bar():
+    held = np.array([0, 1, 1, -1, -1, 0, 1])
+    out = targets(held, np.array([9.0, 10.0, 50.0, 20.0, 70.0, 1.0, 30.0]), np.full(7, 10.0))
+    assert out.tolist() == [0.0, 1.0, 1.0, -2.0, -2.0, 0.0, 3.0]
