@@ -162,6 +162,26 @@ def compare(bars: pd.DataFrame, first: int, last: int, probas: dict[str, tuple[s
     return comp
 
 
+def compare_predictions(bars: pd.DataFrame, ends: np.ndarray, probas: dict[str, tuple[str, np.ndarray]], cfg, exe,
+                        data: dict, *, vol_window: int = VOL_WINDOW, what: str = "test block") -> Comparison:
+    """`compare` over the bars after a run of test samples: the sample ending at row i decides the
+    position held during bar i + 1. `ends`: increasing row positions of the samples; `probas`: name ->
+    (kind, (len(ends), 3) probabilities of those samples). Rows between samples (a window lost to a
+    gap) decide nothing: the rule is flat there."""
+    ends = np.asarray(ends, dtype=np.int64)
+    first, last = int(ends[0]) + 1, min(int(ends[-1]) + 2, len(bars))
+    n = last - first
+    full = {}
+    for name, (kind, p) in probas.items():
+        grid = np.full((n, 3), np.nan)
+        keep = ends - ends[0] < n
+        grid[(ends - ends[0])[keep]] = np.asarray(p)[keep]
+        full[name] = (kind, grid)
+    ts = bars["ts_ms"].to_numpy(dtype=np.int64)
+    return compare(bars, first, last, full, cfg, exe, Window(int(ts[first]), int(ts[last - 1]), what), data,
+                   vol_window=vol_window)
+
+
 def _run(name, kind, bars, held, target, e, exe, *, stop: bool) -> Strategy:
     res = engine.simulate(bars, target, exe, stop=stop)
     return Strategy(name, kind, np.asarray(held, dtype=np.int8), target, e, res, engine.summarise(res, exe))

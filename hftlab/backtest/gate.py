@@ -124,7 +124,8 @@ def provenance_checks(venue_world: str, candidate: Provenance, champion: Provena
     return out
 
 
-def _money(ev: Evidence, cfg) -> Check:
+def money_check(ev: Evidence, cfg) -> Check:
+    """Whether the evidence reaches the floor of `cfg.metric` (the check `money`)."""
     v, floor = ev.statistic(cfg.metric), cfg.floor
     if math.isnan(v):
         return Check("money", False, f"{cfg.metric} is undefined ({ev.n_trades} trade(s)), floor {floor:g}")
@@ -158,7 +159,7 @@ def checks(candidate: Evidence, baselines: Sequence[Versus], report: dict, cfg) 
         else:
             out.append(Check(f"control:{key}", bool(c.get("passed")),
                              f"{'passed' if c.get('passed') else 'FAILED'}: {c.get('what', '')}".strip()))
-    out.append(_money(candidate, cfg))
+    out.append(money_check(candidate, cfg))
     by_name = {v.rival: v for v in baselines}
     out += [_beats(by_name.get(name), name, cfg.baseline_margin) for name in cfg.baselines]
     return out

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-EXTRA_COLUMNS = ("spread_bps",)  # kept beside hftlab.models.train.load_bars' columns
+EXTRA_COLUMNS = ("spread_bps",)  # kept beside hftlab.models.barfiles.load_bars' columns
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,10 @@ def out_of_sample_window(report: dict, run_id: str) -> Window:
 
 
 def load_bars(path: str | Path, *, symbol: str | None = None, timeframe: str | None = None) -> tuple[pd.DataFrame, dict]:
-    """Bars as hftlab.models.train.load_bars reads them (the same rows training saw), plus the
+    """Bars as hftlab.models.barfiles.load_bars reads them (the same rows training saw), plus the
     columns of EXTRA_COLUMNS when the file has them (a Parquet written by the research pipeline
     carries the spread at each bar's close)."""
-    from hftlab.models.train import load_bars as _load
+    from hftlab.models.barfiles import load_bars as _load
 
     bars, info = _load(path, symbol=symbol, timeframe=timeframe)
     path = Path(path)

@@ -2,13 +2,19 @@
 
     hftlab train --data ../shared/data/okx/candles/BTC-USDT-SWAP_1m_2026-01-01_2026-01-16.csv --json
 
---data takes a candle CSV(.gz) (ts_ms,date,open,high,low,close,volume) or a Parquet of bars.
+--data takes candles in any layout of hftlab.models.barfiles: a CSV(.gz) with hftlab's columns
+(ts_ms,open,high,low,close,volume), their common variants (timestamp/time/date, o/h/l/c, vol) or OKX's
+own (ts,o,h,l,c,vol,volCcy,volCcyQuote,confirm, newest first or oldest first), OKX's REST answer of
+/market/history-candles as JSON (or one answer per line, .jsonl), or a Parquet of bars. Gaps become
+NaN rows: windows spanning one are left out, and the count is in the summary (data.missing_bars).
 Without --data the bars come from the simulator (venue.sim.seed, venue.sim.signal_strength,
 --sim-data-seconds of 1 s bars). Model settings come from the `model` section of the config,
 MLflow's from `mlflow` (HFTLAB__MLFLOW__TRACKING_URI=sqlite:////tmp/x.db points it elsewhere).
 Progress goes to stderr (Lightning's bar per epoch); --json prints one JSON summary on stdout.
-Exit 0 when the run completed and every sanity control passed, 1 when a control failed, 2 on bad
-input or configuration.
+Controls: the permuted-label control, the null-world control (hftlab.backtest.controls: the same
+pipeline, rule and costs where nothing is predictable must not pass; the gate requires both), and
+with --sim-controls the simulator's chance controls. Exit 0 when the run completed and every
+control passed, 1 when a control failed, 2 on bad input or configuration.
 
 Worlds. Every version records whose market its data shows (`sim` or `okx`), the venue when known,
 the symbol, the timeframe and its feature-spec hash, as MLflow tags (hftlab.models.provenance),
@@ -41,7 +47,8 @@ def add_arguments(p) -> None:
     from hftlab.commands.common import add_common
 
     add_common(p)
-    p.add_argument("--data", metavar="PATH", help="candle CSV(.gz) or Parquet of bars (default: simulator bars)")
+    p.add_argument("--data", metavar="PATH",
+                   help="candles: CSV(.gz), OKX JSON (.json/.jsonl) or Parquet (default: simulator bars)")
     g = p.add_argument_group("data world", WORLD_HELP)
     g.add_argument("--data-world", choices=WORLDS,
                    help="whose market --data shows: a candle CSV is okx unless this says sim; a Parquet records "
@@ -54,6 +61,9 @@ def add_arguments(p) -> None:
     p.add_argument("--stride", type=int, default=0, help="train on every k-th window (default: horizon // 2)")
     p.add_argument("--max-rows", type=int, default=0, help="use only the newest N bars (0: all)")
     p.add_argument("--no-permuted-control", action="store_true", help="skip the permuted-label control")
+    p.add_argument("--no-null-world", action="store_true",
+                   help="skip the null-world control (the same pipeline where nothing is predictable: the simulator "
+                        "at signal 0 for simulator bars, the bars shuffled otherwise); the gate requires it")
     p.add_argument("--sim-controls", type=int, default=14_400, metavar="SECONDS",
                    help="simulator controls (signal 0 and --sim-strength) on this many seconds of 1 s bars "
                         "(default 4 h; 0 skips them)")
@@ -69,7 +79,8 @@ def run(args) -> int:
     settings = load_settings(args)
     log = logging.getLogger("hftlab.models")
     from hftlab.models.experiment import Options
-    from hftlab.models.train import SimControls, data_world, load_bars, train
+    from hftlab.models.barfiles import data_world, load_bars
+    from hftlab.models.train import SimControls, train
 
     try:
         opts = Options(n_folds=args.folds, test_fraction=args.test_fraction, train_stride=args.stride,
@@ -92,9 +103,14 @@ def run(args) -> int:
                       "signal_strength": sim_cfg.signal_strength, "seed": sim_cfg.seed}
         if args.max_rows:
             bars = bars.iloc[-args.max_rows:].reset_index(drop=True)
+        controls = {}
+        if not args.no_null_world:
+            from hftlab.backtest.controls import NullWorld
+
+            controls["null_world"] = NullWorld.for_data(settings.backtest, settings.promote, source, bars)
         summary = train(bars, settings.model, settings.mlflow, venue_world=settings.venue.world, source=source,
                         options=opts, sim=SimControls(seconds=args.sim_controls, signal_strength=args.sim_strength),
-                        progress=not args.no_progress and sys.stderr.isatty())
+                        controls=controls, progress=not args.no_progress and sys.stderr.isatty())
     except (ValueError, FileNotFoundError) as e:
         print(f"hftlab train: {e}", file=sys.stderr)
         return 2

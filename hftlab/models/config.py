@@ -26,8 +26,14 @@ class ModelConfig(Section):
     batch_size: int = Field(256, ge=1, le=1_000_000)
     max_epochs: int = Field(20, ge=1, le=10_000)
     learning_rate: float = Field(1e-3, gt=0, le=1)
+    lr_patience: int = Field(1, ge=0, le=1000, description="epochs without a better selection statistic before "
+                                                           "the learning rate halves")
+    input_noise: float = Field(0.0, ge=0, le=10, description="std of Gaussian noise added to the normalised "
+                                                             "training windows (0: none)")
     horizon: int = Field(10, ge=1, description="label horizon in bars")
     dead_zone_bps: float = Field(2.0, ge=0)
+    select: Literal["val_loss", "val_bal_acc"] = Field(
+        "val_loss", description="what picks the epoch, drives early stopping and the learning-rate schedule")
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
     devices: int | Literal["auto"] = "auto"
     precision: Literal["32-true", "16-mixed", "bf16-mixed"] = "32-true"

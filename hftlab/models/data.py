@@ -28,7 +28,9 @@ N_CLASSES = len(CLASSES)
 
 @dataclass(frozen=True)
 class Prepared:
-    """Features and labels of one series of bars, row-aligned, positional index."""
+    """Features and labels of one series of bars (or of a panel: `prepare_panel`), row-aligned,
+    positional index. `forward` is the log return over the label horizon (NaN where unknown), for the
+    directional statistics of the evaluation; no model reads it."""
 
     features: pd.DataFrame
     labels: np.ndarray  # float in {-1, 0, 1}, NaN where the future is unknown
@@ -36,19 +38,26 @@ class Prepared:
     spec: object  # hftlab.features.FeatureSpec
     horizon: int
     dead_zone_bps: float
+    forward: np.ndarray | None = None
+    series: tuple[tuple[str, int, int], ...] = ()  # a panel: (name, first row, end row) of each series
 
     @property
     def n_rows(self) -> int:
         return len(self.labels)
 
-    def first_complete_row(self) -> int:
-        """First row from which every feature is defined (after the indicators' warm-up)."""
-        ok = np.isfinite(self.features.to_numpy(dtype=np.float64, na_value=np.nan)).all(axis=1)
-        idx = np.flatnonzero(ok)
+    @property
+    def parts(self) -> tuple[tuple[str, int, int], ...]:
+        """(name, first row, end row) of each series; one unnamed part for a single series."""
+        return self.series or (("", 0, self.n_rows),)
+
+    def first_complete_row(self, start: int = 0, end: int | None = None) -> int:
+        """First row (of rows start..end) from which every feature is defined (after the indicators' warm-up)."""
+        x = self.features.iloc[start:end].to_numpy(dtype=np.float64, na_value=np.nan)
+        idx = np.flatnonzero(np.isfinite(x).all(axis=1))
         if idx.size == 0:
-            raise ValueError(f"no row has every feature defined ({self.n_rows} rows; the features need "
+            raise ValueError(f"no row has every feature defined ({len(x)} rows; the features need "
                              f"{getattr(self.spec, 'window', '?')} bars of clean history)")
-        return int(idx[0])
+        return start + int(idx[0])
 
 
 def last_complete_window(prep: Prepared, seq_len: int) -> np.ndarray:
@@ -82,8 +91,44 @@ def prepare(bars: pd.DataFrame, spec, horizon: int, dead_zone_bps: float) -> Pre
         ts = np.arange(len(bars), dtype=np.int64)
     bars = bars.reset_index(drop=True)
     features = compute_features(bars, spec)
-    labels = make_labels(bars["close"].to_numpy(dtype=np.float64), horizon, dead_zone_bps)
-    return Prepared(features, labels, ts, spec, int(horizon), float(dead_zone_bps))
+    close = bars["close"].to_numpy(dtype=np.float64, na_value=np.nan)
+    labels = make_labels(close, horizon, dead_zone_bps)
+    forward = np.full(close.size, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        forward[:-horizon] = np.log(close[horizon:] / close[:-horizon])
+    return Prepared(features, labels, ts, spec, int(horizon), float(dead_zone_bps), forward)
+
+
+def prepare_panel(parts, spec, horizon: int, dead_zone_bps: float) -> Prepared:
+    """Several series (name, bars) in one Prepared: each series' features and labels computed on its
+    own bars, the series stacked with one row of NaN between them, so no window and no label reads
+    across two series. Walk-forward splits are made per series (`plan_folds`), so every series is
+    tested on its own newest rows and trained on its own older ones, all in one model."""
+    import pandas as pd
+
+    parts = list(parts)
+    if not parts:
+        raise ValueError("a panel needs at least one series")
+    preps = [(name, prepare(bars, spec, horizon, dead_zone_bps)) for name, bars in parts]
+    cols = list(preps[0][1].features.columns)
+    frames, labels, ts, fwd, series = [], [], [], [], []
+    row = 0
+    for k, (name, p) in enumerate(preps):
+        if k:
+            frames.append(pd.DataFrame(np.full((1, len(cols)), np.nan), columns=cols))
+            labels.append(np.full(1, np.nan))
+            ts.append(np.full(1, -1, dtype=np.int64))
+            fwd.append(np.full(1, np.nan))
+            row += 1
+        frames.append(p.features)
+        labels.append(p.labels)
+        ts.append(p.ts_ms)
+        fwd.append(p.forward)
+        series.append((name, row, row + p.n_rows))
+        row += p.n_rows
+    features = pd.concat(frames, ignore_index=True)
+    return Prepared(features, np.concatenate(labels), np.concatenate(ts), spec, int(horizon), float(dead_zone_bps),
+                    np.concatenate(fwd), tuple(series))
 
 
 @dataclass(frozen=True)
@@ -133,6 +178,17 @@ def walk_forward(n_rows: int, *, first_row: int, n_folds: int, test_fraction: fl
     return splits
 
 
+def plan_folds(prep: Prepared, *, n_folds: int, test_fraction: float, val_fraction: float, purge: int,
+               min_train_rows: int) -> list[tuple[Split, ...]]:
+    """Walk-forward splits of each series of `prep` (`walk_forward` over its own rows): fold k is the
+    tuple of every series' fold k."""
+    per_series = [walk_forward(end, first_row=prep.first_complete_row(start, end), n_folds=n_folds,
+                               test_fraction=test_fraction, val_fraction=val_fraction, purge=purge,
+                               min_train_rows=min_train_rows)
+                  for _name, start, end in prep.parts]
+    return [tuple(s[k] for s in per_series) for k in range(n_folds)]
+
+
 def sample_ends(seg: Segment, ok: np.ndarray, seq_len: int, horizon: int, stride: int = 1) -> np.ndarray:
     """End rows of the samples inside `seg` (see the module doc) whose window and label are complete,
     every `stride`-th one."""
@@ -165,6 +221,7 @@ class FoldData:
     test_ends: np.ndarray
     seq_len: int
     normaliser: object  # hftlab.features.Normaliser
+    splits: tuple[Split, ...] = ()  # a panel: every series' split (`split` is the first's)
 
     @property
     def n_features(self) -> int:
@@ -189,24 +246,36 @@ class FoldData:
         return replace(self, y=y)
 
 
-def make_fold(prep: Prepared, split: Split, seq_len: int, *, stride: int = 1, clip: float | None = 5.0) -> FoldData:
+def make_fold(prep: Prepared, split, seq_len: int, *, stride: int = 1, clip: float | None = 5.0) -> FoldData:
+    """`split`: a Split, or for a panel (`prepare_panel`) a tuple of one Split per series (`plan_folds`)."""
     from hftlab.features import Normaliser
 
-    # Normaliser.fit reads only rows with index < until: the training segment and what precedes it
-    normaliser = Normaliser.fit(prep.features, until=split.train.end, clip=clip)
+    splits = (split,) if isinstance(split, Split) else tuple(split)
+    if len(splits) != len(prep.parts):
+        raise ValueError(f"{len(splits)} split(s) for {len(prep.parts)} series")
+    if len(splits) == 1:
+        # Normaliser.fit reads only rows with index < until: the training segment and what precedes it
+        normaliser = Normaliser.fit(prep.features, until=splits[0].train.end, clip=clip)
+    else:
+        train_rows = np.zeros(prep.n_rows, dtype=bool)
+        for (_name, start, _end), s in zip(prep.parts, splits):
+            train_rows[start:s.train.end] = True
+        normaliser = Normaliser.fit(prep.features[train_rows], clip=clip)
     x = np.ascontiguousarray(normaliser.transform(prep.features).to_numpy(dtype=np.float64), dtype=np.float32)
     ok = complete_windows(x, prep.labels, seq_len)
     y = np.where(np.isfinite(prep.labels), prep.labels + 1, -1).astype(np.int64)
     h = prep.horizon
+
+    def ends(seg: str, step: int) -> np.ndarray:
+        return np.concatenate([sample_ends(getattr(s, seg), ok, seq_len, h, step) for s in splits])
+
     fold = FoldData(
-        split, x, y,
-        train_ends=sample_ends(split.train, ok, seq_len, h, stride),
-        val_ends=sample_ends(split.val, ok, seq_len, h),
-        test_ends=sample_ends(split.test, ok, seq_len, h),
-        seq_len=seq_len, normaliser=normaliser,
+        splits[0], x, y,
+        train_ends=ends("train", stride), val_ends=ends("val", 1), test_ends=ends("test", 1),
+        seq_len=seq_len, normaliser=normaliser, splits=splits if len(splits) > 1 else (),
     )
     for name in ("train_ends", "val_ends", "test_ends"):
         if getattr(fold, name).size == 0:
-            raise ValueError(f"fold {split.fold}: no complete {name.split('_')[0]} window (segment "
-                             f"{getattr(split, name.split('_')[0])}, seq_len {seq_len}, horizon {h})")
+            raise ValueError(f"fold {splits[0].fold}: no complete {name.split('_')[0]} window (segment "
+                             f"{getattr(splits[0], name.split('_')[0])}, seq_len {seq_len}, horizon {h})")
     return fold

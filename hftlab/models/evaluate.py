@@ -12,6 +12,13 @@ statistic rather than accuracy.
 
 The LSTM-versus-baseline comparison is a moving-block bootstrap of the difference in balanced
 accuracy on the same test samples (blocks of horizon + seq_len rows).
+
+Balanced accuracy over down/flat/up rewards telling a move from no move as much as telling up from
+down; what a trade needs is the direction. `directional` scores the sign of the edge P(up) - P(down)
+against the sign of the forward return on the samples where the rule would trade (|edge| above its
+threshold; 0.5 is chance), and `information_coefficient` is the Spearman correlation of the edge
+with the forward return over every sample (0 is chance). `fold_summary` is how a statistic is
+reported across walk-forward folds: their mean, their spread and each fold's value.
 """
 
 from __future__ import annotations
@@ -132,3 +139,39 @@ def chance_verdict(results: dict[str, dict], *, alpha: float = 0.05, n_shifts: i
         "passed": all(m["at_chance"] for m in models.values()),
         "models": models,
     }
+
+
+def directional(edge: np.ndarray, forward: np.ndarray, threshold: float) -> dict:
+    """Share of samples traded (|edge| > threshold, forward return known) and the accuracy of the edge's
+    sign against the forward return's there (moves of exactly 0 left out; NaN without a trade)."""
+    edge, forward = np.asarray(edge, dtype=np.float64), np.asarray(forward, dtype=np.float64)
+    known = np.isfinite(edge) & np.isfinite(forward)
+    traded = known & (np.abs(edge) > threshold)
+    moved = traded & (forward != 0)
+    hits = np.sign(edge[moved]) == np.sign(forward[moved])
+    return {"traded": float(traded.sum() / known.sum()) if known.any() else math.nan, "n_traded": int(traded.sum()),
+            "directional_accuracy": float(hits.mean()) if hits.size else math.nan}
+
+
+def information_coefficient(edge: np.ndarray, forward: np.ndarray) -> float:
+    """Spearman rank correlation of the edge with the forward return (NaN with fewer than 3 pairs or
+    a constant side)."""
+    from scipy.stats import rankdata
+
+    edge, forward = np.asarray(edge, dtype=np.float64), np.asarray(forward, dtype=np.float64)
+    ok = np.isfinite(edge) & np.isfinite(forward)
+    if ok.sum() < 3:
+        return math.nan
+    a, b = rankdata(edge[ok]), rankdata(forward[ok])
+    if a.std() == 0 or b.std() == 0:
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def fold_summary(values) -> dict:
+    """{"mean", "std", "folds"} of one statistic over the walk-forward folds (NaN folds left out of the
+    mean and spread; the spread needs two folds)."""
+    v = [float(x) for x in values]
+    finite = np.array([x for x in v if math.isfinite(x)])
+    return {"mean": float(finite.mean()) if finite.size else math.nan,
+            "std": float(finite.std(ddof=1)) if finite.size > 1 else math.nan, "folds": v}

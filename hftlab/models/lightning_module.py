@@ -1,10 +1,15 @@
 """Training the AttentionLSTM with Lightning: loss, metrics, schedule, early stopping, fitting.
 
 Cross-entropy over down/flat/up weighted by inverse class frequency (a majority-heavy label set
-otherwise teaches "always flat"); AdamW; the learning rate halves when the validation loss stalls;
-gradients clipped by norm; early stopping on the validation loss, and the weights of the best
-epoch (kept in memory, no checkpoint files) are the ones returned. Metrics (torchmetrics, synced
-across DDP ranks): accuracy, balanced accuracy (macro recall), macro F1, macro one-vs-rest AUC.
+otherwise teaches "always flat"); optional Gaussian noise on the training inputs (`input_noise`, in
+units of the normalised features; validation and prediction see the clean windows); AdamW; the
+learning rate halves when the selection statistic stalls for `lr_patience` epochs; gradients
+clipped by norm; early stopping, the schedule and the epoch whose weights are returned (kept in
+memory, no checkpoint files) follow `select`: the validation loss (default), or the validation
+balanced accuracy, the statistic the evaluation reports (a class-weighted loss can stay flat while
+the model learns to rank the classes: the simulator's temporal signal is found that way). Metrics
+(torchmetrics, synced across DDP ranks): accuracy, balanced accuracy (macro recall), macro F1,
+macro one-vs-rest AUC.
 
 Accelerator, devices, precision and strategy come from ModelConfig; `accelerator="auto"` takes a
 GPU when there is one. `seed_everything` plus deterministic algorithms make a seed reproduce the
@@ -36,7 +41,8 @@ log = logging.getLogger("hftlab.models")
 
 class SignalModule(L.LightningModule):
     def __init__(self, net_cfg: dict, class_weights: list[float], learning_rate: float,
-                 weight_decay: float = 1e-4, lr_patience: int = 1):
+                 weight_decay: float = 1e-4, lr_patience: int = 1, input_noise: float = 0.0,
+                 monitor: str = "val_loss"):
         super().__init__()
         self.save_hyperparameters()
         self.net = AttentionLSTM(NetConfig(**net_cfg))
@@ -59,6 +65,10 @@ class SignalModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
+        if self.hparams.input_noise > 0:
+            # Gaussian noise on the normalised inputs (training only): the network cannot fit the exact
+            # paths of slow, smooth features and has to find what holds across windows
+            x = x + self.hparams.input_noise * torch.randn_like(x)
         logits = self.net(x)
         loss = self._loss(logits, y)
         self.train_metrics.update(logits.detach().float(), y)
@@ -76,15 +86,22 @@ class SignalModule(L.LightningModule):
     def configure_optimizers(self):
         opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.learning_rate,
                                 weight_decay=self.hparams.weight_decay)
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.5,
+        monitor = self.hparams.monitor
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode=MODES[monitor], factor=0.5,
                                                            patience=self.hparams.lr_patience)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val_loss"}}
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": monitor}}
+
+
+MODES = {"val_loss": "min", "val_bal_acc": "max"}  # what `ModelConfig.select` may name, and which way is better
 
 
 class BestWeights(L.Callback):
-    """Remember the weights of the epoch with the lowest validation loss; restore them at the end."""
+    """Remember the weights of the best epoch by `monitor` (lowest validation loss, or highest validation
+    balanced accuracy); restore them at the end. `best_loss` is that epoch's validation loss."""
 
-    def __init__(self) -> None:
+    def __init__(self, monitor: str = "val_loss") -> None:
+        self.monitor, self.sign = monitor, 1.0 if MODES[monitor] == "min" else -1.0
+        self.best_score = float("inf")
         self.best_loss = float("inf")
         self.best_epoch = -1
         self.state: dict | None = None
@@ -92,9 +109,10 @@ class BestWeights(L.Callback):
     def on_validation_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:
             return
-        loss = float(trainer.callback_metrics["val_loss"])
-        if loss < self.best_loss:
-            self.best_loss, self.best_epoch = loss, trainer.current_epoch
+        score = self.sign * float(trainer.callback_metrics[self.monitor])
+        if score < self.best_score:
+            self.best_score, self.best_epoch = score, trainer.current_epoch
+            self.best_loss = float(trainer.callback_metrics["val_loss"])
             self.state = {k: v.detach().clone() for k, v in pl_module.net.state_dict().items()}
 
     def on_fit_end(self, trainer, pl_module) -> None:
@@ -146,8 +164,9 @@ def fit(fold: FoldData, cfg, *, seed: int, patience: int = 3, gradient_clip: flo
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
     L.seed_everything(seed, workers=True, verbose=False)
     net_cfg = NetConfig(fold.n_features, cfg.hidden_size, cfg.num_layers, cfg.dropout, fold.seq_len)
-    module = SignalModule(net_cfg.to_dict(), fold.class_weights().tolist(), cfg.learning_rate)
-    best, history = BestWeights(), EpochHistory(sink)
+    module = SignalModule(net_cfg.to_dict(), fold.class_weights().tolist(), cfg.learning_rate,
+                          lr_patience=cfg.lr_patience, input_noise=cfg.input_noise, monitor=cfg.select)
+    best, history = BestWeights(cfg.select), EpochHistory(sink)
     trainer = L.Trainer(
         max_epochs=cfg.max_epochs,
         accelerator=cfg.accelerator,
@@ -156,7 +175,8 @@ def fit(fold: FoldData, cfg, *, seed: int, patience: int = 3, gradient_clip: flo
         strategy=cfg.strategy,
         deterministic=True,
         gradient_clip_val=gradient_clip,
-        callbacks=[L.pytorch.callbacks.EarlyStopping("val_loss", patience=patience, mode="min"), best, history],
+        callbacks=[L.pytorch.callbacks.EarlyStopping(cfg.select, patience=patience, mode=MODES[cfg.select]), best,
+                   history],
         logger=False,
         enable_checkpointing=False,
         enable_model_summary=False,

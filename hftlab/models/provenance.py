@@ -19,7 +19,7 @@ hftlab.models.train and read back by hftlab.backtest.registry.Registry.provenanc
 
 A bars file says which world it holds in its Parquet schema metadata (`hftlab.world`,
 `hftlab.venue`: `bars_metadata`, written where the research pipeline writes bars.parquet and read
-by hftlab.models.train.load_bars).
+by hftlab.models.barfiles.load_bars).
 """
 
 from __future__ import annotations

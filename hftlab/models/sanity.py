@@ -24,16 +24,19 @@ log = logging.getLogger("hftlab.models")
 
 
 def sim_bars(*, seed: int, signal_strength: float, seconds: int, timeframe: str = "1s",
-             inst_id: str = "BTC-USDT") -> pd.DataFrame:
+             inst_id: str = "BTC-USDT", temporal_strength: float | None = None) -> pd.DataFrame:
     """`seconds` of simulated market as bars (columns of hftlab.domain.market.Bar)."""
     from hftlab.marketdata.bars import BarBuilder, period_ms
     from hftlab.sim.exchange import SimExchange
     from hftlab.sim.instruments import default_instruments
 
-    insts = [i for i in default_instruments() if i.inst_id == inst_id]
+    listed = default_instruments()
+    insts = [i for i in listed if i.inst_id == inst_id]
     if not insts:
         raise ValueError(f"the simulator lists no {inst_id!r}")
-    ex = SimExchange(insts, seed=seed, signal_strength=signal_strength)
+    if insts[0].is_swap:  # a swap follows its spot market, which must run beside it
+        insts = [i for i in listed if i.inst_id == f"{insts[0].base_ccy}-{insts[0].quote_ccy}"] + insts
+    ex = SimExchange(insts, seed=seed, signal_strength=signal_strength, temporal_strength=temporal_strength)
     builder = BarBuilder(inst_id, timeframe, fill_empty=True)
     step = period_ms(timeframe)
     bars = []

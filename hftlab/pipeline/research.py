@@ -136,7 +136,7 @@ def collect(ctx: Context, *, duration_s: float, speed: float, signal_strength: f
 
 def save_bars(bars: pd.DataFrame, path: Path, *, world: str, venue: str | None) -> Path:
     """Bars to Parquet with whose market they show in the schema metadata, which training reads
-    back (hftlab.models.train.load_bars) and records on the model."""
+    back (hftlab.models.barfiles.load_bars) and records on the model."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -178,7 +178,7 @@ def features(ctx: Context, *, horizon: int, dead_zone_bps: float) -> tuple[pd.Da
     preview of the labels; writes features.parquet and features.json. Returns (bars, features, spec)."""
     from hftlab.features import compute_features, make_labels
     from hftlab.models.data import default_spec
-    from hftlab.models.train import load_bars
+    from hftlab.models.barfiles import load_bars
 
     bars, _info = load_bars(ctx.path("bars"))
     spec = default_spec(bars)
@@ -205,7 +205,8 @@ def train_model(ctx: Context, *, model: dict, options: dict) -> dict:
     and report.png; returns the summary."""
     from hftlab.features import FeatureSpec
     from hftlab.models.experiment import Options
-    from hftlab.models.train import data_world, load_bars, train
+    from hftlab.models.barfiles import data_world, load_bars
+    from hftlab.models.train import train
 
     spec = FeatureSpec.from_dict(ctx.read_json("spec")["spec"])
     bars, source = load_bars(ctx.path("bars"))

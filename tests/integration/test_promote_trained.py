@@ -17,7 +17,8 @@ def trained(tmp_path_factory):
 
     from hftlab.models.experiment import Options
     from hftlab.models.sanity import sim_bars
-    from hftlab.models.train import data_world, load_bars, train
+    from hftlab.models.barfiles import data_world, load_bars
+    from hftlab.models.train import train
 
     torch.set_num_threads(1)
     d = tmp_path_factory.mktemp("trained")

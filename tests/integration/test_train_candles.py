@@ -73,7 +73,7 @@ def test_train_cli_evaluates_logs_registers_and_serves(shared_data, tmp_path, mo
 
     # the registered model serves raw feature windows
     from hftlab.features import compute_features
-    from hftlab.models.train import load_bars
+    from hftlab.models.barfiles import load_bars
 
     predictor = load_model(f"models:/{summary['model_name']}/{summary['model_version']}", tracking_uri=summary["tracking_uri"])
     bars, _ = load_bars(shared_data / "okx" / "candles" / CSV)
@@ -109,7 +109,7 @@ def test_same_seed_same_metrics(candles_small):
 @pytest.fixture
 def candles_small(shared_data):
     from hftlab.models.data import default_spec, prepare
-    from hftlab.models.train import load_bars
+    from hftlab.models.barfiles import load_bars
 
     bars, _ = load_bars(shared_data / "okx" / "candles" / CSV)
     bars = bars.iloc[:3000].reset_index(drop=True)
@@ -134,3 +134,37 @@ def test_a_data_world_that_cannot_be_known_or_contradicts_the_file_is_bad_input(
         out = capsys.readouterr()
         assert says in out.err and out.out == ""
     assert not (tmp_path / "mlflow.db").exists()  # refused before MLflow is touched
+
+
+@pytest.mark.parametrize("layout", ["csv", "json"])
+def test_train_reads_okxs_own_candle_layout(shared_data, tmp_path, monkeypatch, capsys, layout):
+    """OKX's candles as REST returns them (ts,o,h,l,c,vol,volCcy,volCcyQuote,confirm; newest first; the
+    newest still forming), as a CSV with OKX's column names or as the REST answer in JSON."""
+    import pandas as pd
+
+    from hftlab.models.barfiles import OKX_CANDLE
+
+    monkeypatch.setenv("HFTLAB__MLFLOW__TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.setenv("HFTLAB__MLFLOW__ARTIFACT_LOCATION", str(tmp_path / "artifacts"))
+    for k, v in SMALL.items():
+        monkeypatch.setenv(k, v)
+    ours = pd.read_csv(shared_data / "okx" / "candles" / CSV).iloc[-2501:]
+    rows = pd.DataFrame({"ts": ours["ts_ms"].astype(str), "o": ours["open"].astype(str), "h": ours["high"].astype(str),
+                         "l": ours["low"].astype(str), "c": ours["close"].astype(str),
+                         "vol": (ours["volume"] / 0.01).round(2).astype(str),  # contracts of 0.01 BTC
+                         "volCcy": ours["volume"].astype(str), "volCcyQuote": (ours["volume"] * ours["close"]).astype(str),
+                         "confirm": "1"})[list(OKX_CANDLE)].iloc[::-1]
+    rows.iloc[0, -1] = "0"  # the newest candle is still forming: not a bar yet
+    path = tmp_path / f"BTC-USDT-SWAP_1m_okx.{layout}"
+    if layout == "csv":
+        rows.to_csv(path, index=False)
+    else:
+        path.write_text(json.dumps({"code": "0", "msg": "", "data": rows.values.tolist()}))
+    rc = _run_cli(["--data", str(path), "--json", "--folds", "1", "--test-fraction", "0.25", "--no-progress",
+                   "--sim-controls", "0", "--no-null-world", "--no-permuted-control"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err[-2000:]
+    summary = json.loads(out.out)
+    assert summary["data"]["rows"] == 2500 and summary["data"]["layout"] == "okx"
+    assert summary["data"]["volume_column"] == "volCcy" and summary["provenance"]["symbol"] == "BTC-USDT-SWAP"
+    assert summary["data"]["first_ts_ms"] == int(ours["ts_ms"].iloc[0])  # oldest first after loading

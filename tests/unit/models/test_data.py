@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from hftlab.models.data import (
@@ -129,3 +130,49 @@ def test_last_complete_window_and_spec_for_candles(candles):
 def test_prepare_refuses_unsorted_bars(candles):
     with pytest.raises(ValueError, match="increasing ts_ms"):
         prepare(candles.iloc[:100].iloc[::-1], default_spec(candles), 10, 2.0)
+
+
+def test_a_panel_stacks_series_that_never_read_each_other():
+    from hftlab.models.data import plan_folds, prepare_panel
+
+    rng = np.random.default_rng(4)
+
+    def series(n, start, px):
+        close = px * np.exp(np.cumsum(rng.normal(0, 0.001, n)))
+        return pd.DataFrame({"ts_ms": start + 60_000 * np.arange(n), "open": close, "high": close, "low": close,
+                             "close": close, "volume": 1.0})
+
+    spec = default_spec(series(10, 0, 1.0))
+    parts = [("A", series(900, 0, 100.0)), ("B", series(700, 30_000_000, 5.0))]
+    panel = prepare_panel(parts, spec, horizon=5, dead_zone_bps=1.0)
+    assert [(n, a, b) for n, a, b in panel.series] == [("A", 0, 900), ("B", 901, 1601)]
+    assert panel.n_rows == 1601 and np.isnan(panel.features.iloc[900]).all() and np.isnan(panel.labels[900])
+    alone = prepare(parts[1][1], spec, horizon=5, dead_zone_bps=1.0)
+    np.testing.assert_array_equal(panel.labels[901:], alone.labels)  # each series' own labels and features
+    np.testing.assert_allclose(panel.features.iloc[901:].to_numpy(), alone.features.to_numpy())
+    folds = plan_folds(panel, n_folds=2, test_fraction=0.1, val_fraction=0.2, purge=20, min_train_rows=100)
+    assert len(folds) == 2 and all(len(f) == 2 for f in folds)
+    for (a, b) in folds:  # each series is tested on its own newest rows
+        assert a.test.end <= 900 and b.test.start > 901 and b.test.end <= 1601
+    fold = make_fold(panel, folds[-1], seq_len=8)
+    x = fold.x
+    for ends in (fold.train_ends, fold.val_ends, fold.test_ends):
+        starts = ends - 7
+        assert not ((starts <= 900) & (ends >= 900)).any()  # no window spans the separator
+        assert np.isfinite(x[ends]).all()
+    assert fold.splits == folds[-1] and fold.split == folds[-1][0]
+    assert ((fold.test_ends < 900).any() and (fold.test_ends > 901).any())
+    with pytest.raises(ValueError, match="split"):
+        make_fold(panel, folds[-1][0], seq_len=8)
+
+
+def test_forward_returns_beside_the_labels():
+    rng = np.random.default_rng(5)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.001, 300)))
+    bars = pd.DataFrame({"ts_ms": 1000 * np.arange(300), "open": close, "high": close, "low": close, "close": close,
+                         "volume": 1.0})
+    prep = prepare(bars, default_spec(bars), horizon=7, dead_zone_bps=1.0)
+    np.testing.assert_allclose(prep.forward[:-7], np.log(close[7:] / close[:-7]))
+    assert np.isnan(prep.forward[-7:]).all()
+    known = np.isfinite(prep.labels)
+    assert (np.sign(prep.forward[known]) == np.sign(prep.labels[known])).mean() > 0.8  # the same future

@@ -70,3 +70,29 @@ def test_block_bootstrap_difference():
     assert d["difference"] > 0.3 and d["ci95"][0] > 0 and d["p_not_better"] < 0.01
     same = block_bootstrap_difference(y, good, good, block=30, n_boot=50)
     assert same["difference"] == 0 and same["ci95"] == [0, 0]
+
+
+def test_directional_skill_is_scored_where_the_rule_would_trade():
+    from hftlab.models.evaluate import directional, information_coefficient
+
+    edge = np.array([0.5, -0.4, 0.05, -0.02, 0.3, np.nan, -0.6])
+    fwd = np.array([0.01, 0.02, -0.03, 0.01, -0.01, 0.5, 0.0])
+    d = directional(edge, fwd, 0.1)
+    # traded: 0.5, -0.4, 0.3, -0.6 (of 6 known); the last did not move; right on 1 of 3
+    assert d == {"traded": pytest.approx(4 / 6), "n_traded": 4, "directional_accuracy": pytest.approx(1 / 3)}
+    assert np.isnan(directional(edge, fwd, 0.9)["directional_accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    assert information_coefficient(x, x ** 3) == pytest.approx(1.0)  # ranks: any increasing relation
+    assert abs(information_coefficient(x, rng.normal(size=2000))) < 0.1
+    assert np.isnan(information_coefficient(np.ones(10), x[:10]))
+
+
+def test_fold_summary_is_the_mean_and_spread_over_folds():
+    from hftlab.models.evaluate import fold_summary
+
+    s = fold_summary([0.420, 0.345, 0.338])
+    assert s["mean"] == pytest.approx(0.3677, abs=1e-4) and s["std"] == pytest.approx(np.std([0.42, 0.345, 0.338], ddof=1))
+    assert s["folds"] == [0.42, 0.345, 0.338]
+    one = fold_summary([0.5, float("nan")])
+    assert one["mean"] == 0.5 and np.isnan(one["std"])

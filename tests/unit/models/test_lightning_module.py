@@ -63,3 +63,16 @@ def test_early_stopping_restores_the_best_epoch(fold):
     loss = torch.nn.functional.nll_loss(torch.log(torch.from_numpy(p).float()), torch.from_numpy(perm.y[perm.val_ends]),
                                         weight=w)
     assert float(loss) == pytest.approx(res.best_val_loss, rel=1e-4)
+
+
+def test_selection_by_validation_balanced_accuracy_and_noisy_inputs(fold):
+    from hftlab.models.lightning_module import fit
+
+    cfg = CFG.model_copy(update={"select": "val_bal_acc", "input_noise": 0.3, "lr_patience": 3})
+    res = fit(fold, cfg, seed=3, patience=10)
+    scores = [r["val_bal_acc"] for r in res.history]
+    assert res.best_epoch == int(np.argmax(scores))  # the epoch of the best validation balanced accuracy
+    assert res.best_val_loss == pytest.approx(res.history[res.best_epoch]["val_loss"])
+    assert all(r["lr"] == CFG.learning_rate for r in res.history)  # no three stalls in a row: the rate held
+    noisy_again = fit(fold, cfg, seed=3, patience=10)
+    assert noisy_again.history == res.history  # the noise is seeded too

@@ -43,7 +43,7 @@ def test_saved_bars_say_whose_market_they_show_and_training_reads_it(tmp_path):
 
     import pandas as pd
 
-    from hftlab.models.train import data_world, load_bars
+    from hftlab.models.barfiles import data_world, load_bars
 
     bars = pd.DataFrame([asdict(bar(k)) for k in range(5)])
     bars["spread_bps"] = 1.0
