@@ -156,6 +156,7 @@ class OrderManager:
         self._epoch: int | None = None
         self._seq = 0
         self._running = False
+        self._detached = False
         self._tasks: list[asyncio.Task] = []
         self._pass_wanted = asyncio.Event()
         self._follow_up_wanted = asyncio.Event()
@@ -270,8 +271,9 @@ class OrderManager:
         return ShutdownReport(kill, tuple(left), disarmed)
 
     def detach(self) -> None:
-        """Stop every task and send nothing more: what a crash leaves behind (and a hand-over)."""
+        """Stop every task, send and journal nothing more: what a crash leaves behind (and a hand-over)."""
         self._running = False
+        self._detached = True
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
@@ -429,8 +431,8 @@ class OrderManager:
         try:
             results = await send(requests)
         except asyncio.CancelledError:
-            for t in tracked:
-                if op == "place":
+            if op == "place" and not self._detached:  # detached = dead: it writes nothing more
+                for t in tracked:
                     t.in_flight = False
                     self._table.unknown(t, "request abandoned before its answer")
             raise

@@ -29,6 +29,8 @@ that never filled after that long, as OKX does for cancelled ones.
 - NEVER_RECEIVE: the request is lost on the way: nothing executes; AMBIGUOUS (timeout).
 - HOLD: the request waits in transit until `release(deliver=...)`: delivered, it executes then (its
   deadline checked at that moment) whether or not its sender still waits; not delivered, it is lost.
+- DELAY: the sender times out at once (AMBIGUOUS) while the request is still on the wire; it arrives
+  at `release()`, its deadline checked then (a late one is dropped, as the venue promises).
 - FILL_BEFORE_CANCEL: the order fills completely just before the cancel arrives: EVIDENCE_NEEDED.
 - UNAVAILABLE: a read raises VenueUnavailable (a query answers FAILED); a write answers AMBIGUOUS
   without executing.
@@ -90,6 +92,7 @@ class Fault(StrEnum):
     AMBIGUOUS_AFTER = "ambiguous_after"
     NEVER_RECEIVE = "never_receive"
     HOLD = "hold"
+    DELAY = "delay"
     FILL_BEFORE_CANCEL = "fill_before_cancel"
     UNAVAILABLE = "unavailable"
     STALL_PAGING = "stall_paging"
@@ -217,6 +220,9 @@ class PaperVenue:
 
     def inject(self, kind: Fault, op: str, cl_ord_id: str | None = None, times: int = 1) -> None:
         self._faults.append(_Armed(Fault(kind), op, cl_ord_id, times))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
 
     @property
     def held(self) -> int:
@@ -443,9 +449,11 @@ class PaperVenue:
         fault = self._take(op, [r.cl_ord_id for r in requests])
         if fault in (Fault.NEVER_RECEIVE, Fault.UNAVAILABLE):
             return [self._timeout(r, sent) for r in requests]
-        if fault is Fault.HOLD:
+        if fault in (Fault.HOLD, Fault.DELAY):
             fut = asyncio.get_running_loop().create_future()
             self._held.append(_Held(lambda reqs, s: self._arrive(single, reqs, handler, s, None), requests, fut, sent))
+            if fault is Fault.DELAY:
+                return [self._timeout(r, sent) for r in requests]
             return await fut
         results = self._arrive(single, requests, handler, sent, fault)
         await asyncio.sleep(0)  # the pushes go first

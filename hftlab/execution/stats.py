@@ -1,7 +1,8 @@
 """What the execution layer counts and times, for monitoring to pull (`as_dict`, the histograms).
 
 Latencies (seconds, `core.metrics.Histogram`): `place_ack` and `cancel_ack` (request handed to the
-venue -> its answer), `ack_push` (a place's answer -> the first push about the order), `first_fill`
+venue -> its answer), `ack_push` (a place's answer -> the first push about the order; 0 when the push
+came first, counted in `pushes_before_ack`), `first_fill`
 (intent handed over -> the order's first fill), `overhead` (the manager's own time from an approved
 order to the request handed to the venue: checks, budget, journal write), `journal_write` (one
 committed journal write).
@@ -27,6 +28,7 @@ class ExecutionStats(Stats):
     unknown_orders: int = 0  # orders that became UNKNOWN
     resolved: Counter = field(default_factory=Counter)  # how UNKNOWN orders were resolved
     queries: Counter = field(default_factory=Counter)  # Lookup -> queries
+    pushes_before_ack: int = 0
     untracked_pushes: int = 0  # facts about orders the manager does not track
     illegal_facts: int = 0  # venue facts the order state machine refused (see OrderStats.illegal)
     stream_drops: int = 0

@@ -233,6 +233,9 @@ class OrderTable:
 
     def acked(self, t: Tracked, ord_id: str | None) -> Applied:
         t.acked_s = self._clock.monotonic()
+        if t.pushed:  # the push beat the ack: it was there when the ack came
+            self._stats.pushes_before_ack += 1
+            self._latency.ack_push.observe(0.0)
         return self._change(t, lambda o: o.acked(ord_id or o.ord_id or "", self._clock.time_ms() * 1_000_000),
                             existed=True)
 

@@ -94,6 +94,7 @@ class Rig:
     async def settle_all(self) -> None:
         """Past every deadline, then reconcile and resolve until nothing is left unproven."""
         self.clock.advance((self.config.order_deadline_ms + self.config.deadline_grace_ms) / 1000 + 0.001)
+        await self.m.heartbeat()  # what the heartbeat timer does meanwhile
         self.venue.tick()
         await self.settle()
         await self.m.reconcile()
