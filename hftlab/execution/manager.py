@@ -309,6 +309,8 @@ class OrderManager:
             self._seq = 0
         cid = clordid_for(self._epoch, self._seq)
         self._seq += 1
+        if self._table.get(cid) is not None:  # an adopted order from a lost journal, its clock behind ours
+            return self._next_id()
         return cid
 
     # -- the private stream -----------------------------------------------------------------------
@@ -461,6 +463,8 @@ class OrderManager:
             self._table.acked(t, r.ord_id)
         elif r.outcome is WriteOutcome.REFUSED:
             self._table.refused(t, r.code or "refused")
+        elif t.existed:  # pushes already proved the order exists (and maybe ended): a vague answer adds nothing
+            return
         elif r.outcome is WriteOutcome.DUPLICATE:
             self._table.unknown(t, "duplicate clOrdId: adopting the pending order")
             self._table.want_query(t)

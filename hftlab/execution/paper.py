@@ -19,8 +19,9 @@ latest. A request arriving after its `exp_time_ms` is refused ("expired") and do
 limits are enforced exactly (sliding windows over `limits`): a call over a limit is refused whole
 ("rate_limited"). Cancel-All-After per tag: when the deadline passes (checked on every call and on
 `tick()`), the tag's pending orders are cancelled with source DEAD_MAN_SWITCH; other tags and
-untagged orders stay. Pushes are enqueued before a write answers and the answer yields once, so
-pushes can (and usually do) arrive before acks. `history_ms` (optional) forgets terminal orders
+untagged orders stay. Pushes are enqueued before a write answers; with `pushes_first` (the default)
+the answer yields once, so the consumer takes the pushes before the caller gets the ack; without it
+the caller sees the answer first (the common order on a real venue). `history_ms` (optional) forgets terminal orders
 that never filled after that long, as OKX does for cancelled ones.
 
 **Faults** (`inject(kind, op, cl_ord_id=None, times=1)`), applied to a whole call:
@@ -190,7 +191,7 @@ class PaperVenue:
     def __init__(self, specs: Iterable[InstrumentSpec], clock: Clock, *, balances: Mapping[str, Decimal] | None = None,
                  limits: VenueLimits = PAPER_LIMITS, maker_fee: Decimal = Decimal("0.0002"),
                  taker_fee: Decimal = Decimal("0.0005"), page_size: int = 100, max_pending: int = 500,
-                 history_ms: int | None = None, duplicate_pushes: bool = False):
+                 history_ms: int | None = None, duplicate_pushes: bool = False, pushes_first: bool = True):
         self._specs = {s.inst_id: s for s in specs}
         self._clock = clock
         self._limits = limits
@@ -199,6 +200,7 @@ class PaperVenue:
         self._max_pending = max_pending
         self._history_ms = history_ms
         self._duplicate_pushes = duplicate_pushes
+        self._pushes_first = pushes_first
         self._books = {inst: _Book() for inst in self._specs}
         self._orders: dict[str, _Order] = {}  # ord_id -> order, in creation order
         self._latest: dict[str, str] = {}  # clOrdId -> ord_id of the latest order with it
@@ -456,7 +458,8 @@ class PaperVenue:
                 return [self._timeout(r, sent) for r in requests]
             return await fut
         results = self._arrive(single, requests, handler, sent, fault)
-        await asyncio.sleep(0)  # the pushes go first
+        if self._pushes_first:
+            await asyncio.sleep(0)  # the stream consumer runs before the caller resumes
         if fault is Fault.DROP_ACK:
             return [self._timeout(r, sent) for r in requests]
         if fault is Fault.AMBIGUOUS_AFTER:

@@ -113,6 +113,7 @@ class Rig:
         """Local state equals venue facts (after a reconcile, before any new order)."""
         m, v = self.m, self.venue
         assert not m.unknown_orders(), m.unknown_orders()
+        assert not m.stats.illegal_facts, m.order_stats.illegal  # a consistent venue never contradicts us
         assert self.local_open() == self.venue_open()
         for view in m.open_orders():
             assert view.state in OPEN_STATES
