@@ -7,14 +7,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from hftlab.core.config import Section
+from hftlab.core.config import Section, repo_path
 from hftlab.domain.venue import CAA_MAX_S, CAA_MIN_S
 
 
 class ExecutionConfig(Section):
     tag: str = Field("hftlab", pattern=r"^[A-Za-z0-9]{1,16}$",
                      description="order tag marking hftlab's orders (the kill switch and Cancel-All-After scope)")
-    state_dir: Path = Field(Path("var/execution"), description="where the journal lives")
+    state_dir: Path = Field(Path("var/execution"),
+                            description="where the journal lives (relative: to the repository root)")
     journal_sync: Literal["normal", "full"] = Field(
         "normal", description="normal survives a process kill; full also survives power loss (~10x the write cost)")
     order_deadline_ms: int = Field(5_000, ge=100, le=60_000,
@@ -41,4 +42,4 @@ class ExecutionConfig(Section):
 
     @property
     def journal_path(self) -> Path:
-        return self.state_dir / "journal.sqlite"
+        return repo_path(self.state_dir) / "journal.sqlite"
