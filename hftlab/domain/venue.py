@@ -193,7 +193,7 @@ class CancelRequest:
 class WriteResult:
     """The venue's answer to one item of a write. Times: `sent_ns`/`acked_ns` on the adapter's
     monotonic clock (`acked_ns` None when no answer came back); `venue_in_us`/`venue_out_us` the
-    gateway's own receive/send stamps when it gives them."""
+    gateway's own receive/send stamps (Unix µs) when it gives them."""
 
     outcome: WriteOutcome
     cl_ord_id: str
@@ -201,7 +201,7 @@ class WriteResult:
     msg: str = ""
     ord_id: str | None = None
     req_id: str | None = None
-    sent_ns: int = 0
+    sent_ns: int | None = None
     acked_ns: int | None = None
     venue_in_us: int | None = None
     venue_out_us: int | None = None

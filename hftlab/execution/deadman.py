@@ -55,7 +55,8 @@ class DeadManSwitch:
             self._stats.caa_heartbeats += 1
         else:
             self._stats.caa_failures += 1
-            log.warning("Cancel-All-After heartbeat not accepted: %s", None if r is None else (r.outcome, r.code, r.msg))
+            log.warning("Cancel-All-After heartbeat not accepted: %s",
+                        "no rate budget" if r is None else (r.outcome, r.code, r.msg))
         return r
 
     async def disarm(self) -> WriteResult | None:

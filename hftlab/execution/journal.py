@@ -197,7 +197,8 @@ class Journal:
 
     def record_amend(self, cl_ord_id: str, req_id: str, new_sz: Decimal | None, new_px: Decimal | None,
                      exp_time_ms: int) -> None:
-        self._write("INSERT INTO amends VALUES (?, ?, ?, ?, ?)", (cl_ord_id, req_id, _s(new_sz), _s(new_px), exp_time_ms))
+        self._write("INSERT INTO amends VALUES (?, ?, ?, ?, ?)",
+                    (cl_ord_id, req_id, _s(new_sz), _s(new_px), exp_time_ms))
 
     def unfinished_orders(self) -> list[JournaledOrder]:
         """Every order not known to be terminal, in the order journaled."""

@@ -58,6 +58,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from hftlab.core.metrics import Histogram
 from hftlab.domain.instruments import InstrumentSpec
 from hftlab.domain.orders import (
     CLORDID_SEQ_SPAN, MAX_AMENDS_IN_FLIGHT, ApprovedOrder, Fill, Order, OrderState, OrderStats, OrderUpdate,
@@ -65,7 +66,8 @@ from hftlab.domain.orders import (
 )
 from hftlab.domain.venue import (
     MAX_BATCH, AmendRequest, CancelRequest, ExecutionVenue, Op, PagingStalled, PlaceRequest, PositionsSnapshot,
-    StreamState, StreamStatus, VenueEvent, VenueUnavailable, WriteOutcome, WriteResult, check_batch, write_op,
+    StreamState, StreamStatus, VenueBalance, VenueEvent, VenueUnavailable, WriteOutcome, WriteResult, check_batch,
+    write_op,
 )
 from hftlab.execution.budget import Grant, RateBudget
 from hftlab.execution.clock import Clock, SystemClock
@@ -157,7 +159,8 @@ class OrderManager:
         self._seq = 0
         self._running = False
         self._detached = False
-        self._tasks: list[asyncio.Task] = []
+        self._consumer: asyncio.Task | None = None  # the private-stream consumer
+        self._tasks: list[asyncio.Task] = []  # runners and timers
         self._pass_wanted = asyncio.Event()
         self._follow_up_wanted = asyncio.Event()
         self._following_up = False
@@ -207,7 +210,8 @@ class OrderManager:
         return self._table.views((OrderState.UNKNOWN,))
 
     @property
-    def balances(self):
+    def balances(self) -> tuple[VenueBalance, ...]:
+        """The venue's balances as of the last pass."""
         return self._reconciler.balances
 
     # -- life -------------------------------------------------------------------------------------
@@ -215,15 +219,15 @@ class OrderManager:
     async def start(self, *, timers: bool = True) -> PassReport:
         """Take a new epoch, recover the journal (unfinished orders as UNKNOWN, positions from the
         fill ledger), subscribe to the private stream, arm the dead man's switch, reconcile."""
-        if self._running or self._tasks:
-            raise RuntimeError("the order manager is started already")
+        if self._epoch is not None:
+            raise RuntimeError("an order manager runs once: a restart is a new one on the same journal")
         self._epoch = self._journal.take_epoch(self._clock.time_ms() / 1000)
         self._seq = 0
         for jo in self._journal.unfinished_orders():
             self._table.recover(jo)
         self._table.book_journaled_fills()
         stream = self._venue.stream()  # subscribed from here on: no push falls between this and the pass
-        self._tasks.append(asyncio.create_task(self._consume(stream), name="execution-stream"))
+        self._consumer = asyncio.create_task(self._consume(stream), name="execution-stream")
         for _ in range(3):
             r = await self.deadman.beat()
             if self.deadman.armed:
@@ -248,10 +252,10 @@ class OrderManager:
         """Clean shutdown: stop taking orders, cancel ours (unless told not to), wait (bounded) for
         the venue to confirm, disarm the dead man's switch if nothing of ours is left open."""
         self._running = False
-        for task in self._tasks[1:]:  # keep the stream consumer: the cancels' pushes must land
+        for task in self._tasks:  # the stream consumer stays: the cancels' pushes must land
             task.cancel()
-        await asyncio.gather(*self._tasks[1:], return_exceptions=True)
-        del self._tasks[1:]
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
         kill = None
         left: list[str] = []
         if cancel_orders:
@@ -274,9 +278,10 @@ class OrderManager:
         """Stop every task, send and journal nothing more: what a crash leaves behind (and a hand-over)."""
         self._running = False
         self._detached = True
-        for task in self._tasks:
+        for task in (*self._tasks, *([self._consumer] if self._consumer else [])):
             task.cancel()
         self._tasks.clear()
+        self._consumer = None
 
     async def _every(self, seconds: float, event: asyncio.Event) -> None:
         while True:
@@ -377,13 +382,8 @@ class OrderManager:
         if not go:
             return tickets  # type: ignore[return-value]
         counts = Counter(approved[i].intent.inst_id for i in go)
-        grant = await self.budget.take(write_op(Op.PLACE, len(go)), counts)
-        if grant is Grant.GRANTED and not (self._running and self._venue.connected):
-            grant = None  # the world changed while waiting for budget
-        if grant is not Grant.GRANTED:
-            refusal = (LocalRefusal.THROTTLED if grant is Grant.THROTTLED else LocalRefusal.OVERSIZE
-                       if grant is Grant.OVERSIZE else LocalRefusal.NOT_RUNNING if not self._running
-                       else LocalRefusal.DISCONNECTED)
+        refusal = self._after_wait(await self.budget.take(write_op(Op.PLACE, len(go)), counts))
+        if refusal is not None:
             for i in go:
                 self._table.release_slot(approved[i].intent.slot)
                 tickets[i] = self._refused_locally(None, refusal)
@@ -402,7 +402,7 @@ class OrderManager:
         for t in tracked:
             t.in_flight, t.handed_s = True, handed
         self.stats.places += len(requests)
-        results = await self._write("place", tracked, self._venue.place, requests)
+        results = await self._write("place", tracked, self._venue.place, requests, self.latency.place_ack)
         for k, (t, r) in enumerate(zip(tracked, results)):
             self._on_place(t, r)
             tickets[go[k]] = Ticket(t.key, r.outcome, None, t.order.state, r.code, r.msg)
@@ -423,13 +423,27 @@ class OrderManager:
             return LocalRefusal.SLOT_BUSY
         return None
 
+    def _after_wait(self, grant: Grant) -> LocalRefusal | None:
+        """Why a request may not go out after its budget wait (the world may have changed meanwhile)."""
+        if grant is Grant.THROTTLED:
+            return LocalRefusal.THROTTLED
+        if grant is Grant.OVERSIZE:
+            return LocalRefusal.OVERSIZE
+        if not self._running:
+            return LocalRefusal.NOT_RUNNING
+        if not self._venue.connected:
+            return LocalRefusal.DISCONNECTED
+        return None
+
     def _refused_locally(self, cl_ord_id: str | None, refusal: LocalRefusal) -> Ticket:
         self.stats.local_refusals[refusal] += 1
         return Ticket(cl_ord_id, None, refusal)
 
-    async def _write(self, op: str, tracked: list[Tracked], send, requests) -> list[WriteResult]:
+    async def _write(self, op: str, tracked: list[Tracked], send, requests,
+                     ack_latency: Histogram | None = None) -> list[WriteResult]:
         """Send one write; whatever goes wrong in the adapter, every item gets an answer (AMBIGUOUS
-        when there is none: the request may have executed)."""
+        when there is none: the request may have executed). The call's request -> answer time, on the
+        adapter's clock, goes to `ack_latency` once per call."""
         try:
             results = await send(requests)
         except asyncio.CancelledError:
@@ -449,6 +463,9 @@ class OrderManager:
         for k, t in enumerate(tracked):
             r = results[k] if k < len(results) and results[k].cl_ord_id == t.key else by_cl.get(t.key)
             out.append(r if r is not None else WriteResult(WriteOutcome.AMBIGUOUS, t.key, msg=msg))
+        acks = [r.acked_ns - r.sent_ns for r in out if r.acked_ns is not None and r.sent_ns is not None]
+        if ack_latency is not None and acks:
+            ack_latency.observe(max(0.0, max(acks) / 1e9))
         for r in out:
             self.stats.outcomes[(op, r.outcome)] += 1
             if r.outcome is WriteOutcome.REFUSED and r.code in self._venue.limits.rate_limit_codes:
@@ -457,8 +474,6 @@ class OrderManager:
 
     def _on_place(self, t: Tracked, r: WriteResult) -> None:
         t.in_flight = False
-        if r.acked_ns is not None and r.sent_ns:
-            self.latency.place_ack.observe(max(0.0, (r.acked_ns - r.sent_ns) / 1e9))
         if r.outcome is WriteOutcome.ACCEPTED:
             self._table.acked(t, r.ord_id)
         elif r.outcome is WriteOutcome.REFUSED:
@@ -483,11 +498,8 @@ class OrderManager:
         if refusal is not None:
             return self._refused_locally(cl_ord_id, refusal)
         inst = t.order.inst_id
-        grant = await self.budget.take(Op.AMEND, {inst: 1})
-        if grant is not Grant.GRANTED:
-            return self._refused_locally(cl_ord_id, LocalRefusal.THROTTLED if grant is Grant.THROTTLED
-                                         else LocalRefusal.OVERSIZE)
-        refusal = self._amend_refusal(t, new_sz, new_px)  # the order may have moved while we waited
+        refusal = self._after_wait(await self.budget.take(Op.AMEND, {inst: 1}))
+        refusal = refusal or self._amend_refusal(t, new_sz, new_px)  # the order may have moved while we waited
         if refusal is not None:
             return self._refused_locally(cl_ord_id, refusal)
         req_id = self._next_id()
@@ -560,14 +572,12 @@ class OrderManager:
         for t in chunk:
             t.cancel_in_flight = True
         self.stats.cancels += len(chunk)
-        sent = self._clock.monotonic()
         requests = [CancelRequest(t.order.inst_id, t.key, t.order.ord_id) for t in chunk]
         try:
-            results = await self._write("cancel", chunk, self._venue.cancel, requests)
+            results = await self._write("cancel", chunk, self._venue.cancel, requests, self.latency.cancel_ack)
         finally:
             for t in chunk:
                 t.cancel_in_flight = False
-        self.latency.cancel_ack.observe(max(0.0, self._clock.monotonic() - sent))
         now = self._clock.time_ms()
         out = {}
         for t, r in zip(chunk, results):

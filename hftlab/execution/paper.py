@@ -66,7 +66,8 @@ ZERO = Decimal(0)
 RATE_LIMITED = "rate_limited"
 
 
-def _rl(name: str, ops: Iterable[Op], limit: int, window_s: float, scope: Scope, unit: Unit = Unit.REQUEST) -> RateLimit:
+def _rl(name: str, ops: Iterable[Op], limit: int, window_s: float, scope: Scope,
+        unit: Unit = Unit.REQUEST) -> RateLimit:
     return RateLimit(name, frozenset(ops), limit, window_s, scope, unit)
 
 
@@ -463,8 +464,9 @@ class PaperVenue:
         if fault is Fault.DROP_ACK:
             return [self._timeout(r, sent) for r in requests]
         if fault is Fault.AMBIGUOUS_AFTER:
-            return [WriteResult(WriteOutcome.AMBIGUOUS, r.cl_ord_id, "internal_error", "operation failed, outcome unknown",
-                                sent_ns=sent, acked_ns=self._now_ns()) for r in requests]
+            return [WriteResult(WriteOutcome.AMBIGUOUS, r.cl_ord_id, "internal_error",
+                                "operation failed, outcome unknown", sent_ns=sent, acked_ns=self._now_ns())
+                    for r in requests]
         return results
 
     def _arrive(self, single: Op, requests: tuple, handler, sent: int, fault: Fault | None) -> list[WriteResult]:

@@ -43,6 +43,7 @@ conclusions) is a pure function of venue facts and the journal, so N restarts gi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -51,7 +52,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 
-from hftlab.domain.orders import OrderState
 from hftlab.domain.venue import (
     ExecutionVenue, Lookup, Op, OrderLookup, PagingStalled, VenueBalance, VenueOrder, VenuePosition,
     VenueUnavailable,
@@ -164,9 +164,8 @@ class Reconciler:
                 report = self._failed("venue_unavailable", str(e))
             else:
                 if not (up and self._venue.connected and gaps == self._gaps):
-                    report = PassReport(PassOutcome.GAP, "the private stream was down during the pass", report.venue_open,
-                                        report.adopted, report.fills_recovered, report.resolved, report.discrepancies,
-                                        report.to_cancel)
+                    report = dataclasses.replace(report, outcome=PassOutcome.GAP,
+                                                 reason="the private stream was down during the pass")
             finally:
                 self._running = False
             self._synced = report.outcome is PassOutcome.SYNCED

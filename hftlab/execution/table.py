@@ -193,8 +193,9 @@ class OrderTable:
         from it is a pure function of the venue's record (its slot included), so adopting it again
         after a restart gives the same row."""
         key = vo.cl_ord_id or f"ord{vo.ord_id}"
-        intent = OrderIntent(vo.inst_id, vo.side, vo.sz, vo.ord_type, vo.px if vo.ord_type is not OrdType.MARKET else None,
-                             f"adopted:{key}", vo.reduce_only, "adopted: found at the venue", vo.created_ms)
+        px = None if vo.ord_type is OrdType.MARKET else vo.px
+        intent = OrderIntent(vo.inst_id, vo.side, vo.sz, vo.ord_type, px, f"adopted:{key}", vo.reduce_only,
+                             "adopted: found at the venue", vo.created_ms)
         self._journal.record_intent(key, intent, origin=Origin.ADOPTED, tag=vo.tag, exp_time_ms=0,
                                     state=OrderState.UNKNOWN)
         o = Order.recovered(intent, key, "adopted: found at the venue", ord_id=vo.ord_id, stats=self.order_stats)
@@ -242,12 +243,13 @@ class OrderTable:
     def refused(self, t: Tracked, code: str) -> Applied:
         return self._change(t, lambda o: o.refused(code))
 
-    def unknown(self, t: Tracked, reason: str, *, query_due_ms: int = 0) -> Applied:
+    def unknown(self, t: Tracked, reason: str) -> Applied:
+        """Nothing is proven about the order any more: UNKNOWN, to be queried at once."""
         was = t.order.state
         r = self._change(t, lambda o: o.ambiguous(reason))
         if was is not OrderState.UNKNOWN and t.order.state is OrderState.UNKNOWN:
             self._stats.unknown_orders += 1
-        t.query_due_ms = query_due_ms
+        t.query_due_ms = 0
         return r
 
     def want_query(self, t: Tracked, due_ms: int = 0) -> None:

@@ -48,7 +48,7 @@ async def test_an_accepted_place_rests_is_listed_queried_and_pushed(venue_rig):
     req = place(rig, rig.spot)
     r = await one(rig, req)
     assert r.outcome is WriteOutcome.ACCEPTED and r.ord_id and r.cl_ord_id == req.cl_ord_id
-    assert r.acked_ns is not None and r.acked_ns >= r.sent_ns
+    assert r.sent_ns is not None and r.acked_ns is not None and r.acked_ns >= r.sent_ns
     q = await rig.venue.query(rig.spot.inst_id, req.cl_ord_id)
     assert q.outcome is Lookup.FOUND
     o = q.order
@@ -128,7 +128,8 @@ async def test_an_amend_is_pushed_with_its_req_id_and_shows_in_the_record(venue_
     o = (await rig.venue.query(rig.spot.inst_id, req.cl_ord_id)).order
     assert (o.px, o.sz) == (new_px, req.sz * 2)
     assert o.last_amend is None or o.last_amend == ("77001", AmendResult.APPLIED)
-    (gone,) = await rig.venue.amend([AmendRequest(rig.spot.inst_id, cl(), "77002", rig.now_ms() + 5_000, new_px=new_px)])
+    gone_amend = AmendRequest(rig.spot.inst_id, cl(), "77002", rig.now_ms() + 5_000, new_px=new_px)
+    (gone,) = await rig.venue.amend([gone_amend])
     assert gone.outcome is WriteOutcome.EVIDENCE_NEEDED
 
 

@@ -47,7 +47,8 @@ def test_cancel_all_after_bounds(t):
 
 def test_limits_say_which_ops_share_a_bucket():
     place = RateLimit("place", frozenset({Op.PLACE}), 60, 2.0, Scope.INSTRUMENT)
-    account = RateLimit("new_amend", frozenset({Op.PLACE, Op.PLACE_BATCH, Op.AMEND}), 1000, 2.0, Scope.ACCOUNT, Unit.ITEM)
+    account = RateLimit("new_amend", frozenset({Op.PLACE, Op.PLACE_BATCH, Op.AMEND}), 1000, 2.0, Scope.ACCOUNT,
+                        Unit.ITEM)
     cancel = RateLimit("cancel", frozenset({Op.CANCEL}), 60, 2.0, Scope.INSTRUMENT)
     limits = VenueLimits((place, account, cancel), frozenset({"rl"}))
     assert limits.for_op(Op.PLACE) == (place, account)

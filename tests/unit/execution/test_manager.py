@@ -13,9 +13,11 @@ import pytest
 
 from hftlab.domain.orders import OrderState, OrdType, Side, clordid_for, parse_clordid
 from hftlab.domain.venue import Op, PlaceRequest, RateLimit, Scope, Unit, VenueLimits, WriteOutcome
-from hftlab.execution.manager import LocalRefusal
+from hftlab.execution.journal import Journal
+from hftlab.execution.manager import LocalRefusal, OrderManager
 from hftlab.execution.paper import PAPER_LIMITS, RATE_LIMITED, Fault
-from hftlab.execution.testing import SPOT, SWAP, TAG
+from hftlab.execution.testing import SPECS, SPOT, SWAP, TAG
+from hftlab.portfolio.equity import Portfolio
 
 D = Decimal
 S = OrderState
@@ -280,8 +282,9 @@ async def test_the_kill_switch_goes_out_when_the_place_budget_is_spent(make_rig,
 async def test_the_kill_switch_cancels_every_tagged_order_found_at_the_venue(rig):
     await rig.start()
     mine = [(await rig.m.submit(rig.approved(px=str(95 - i)))).cl_ord_id for i in range(3)]
-    stray = PlaceRequest("123456789", TAG, SPOT.inst_id, Side.BUY, OrdType.LIMIT, D(1), D(90), rig.clock.time_ms() + 5000)
-    untagged = PlaceRequest("987654321", "", SPOT.inst_id, Side.BUY, OrdType.LIMIT, D(1), D(90), rig.clock.time_ms() + 5000)
+    exp = rig.clock.time_ms() + 5000
+    stray = PlaceRequest("123456789", TAG, SPOT.inst_id, Side.BUY, OrdType.LIMIT, D(1), D(90), exp)
+    untagged = PlaceRequest("987654321", "", SPOT.inst_id, Side.BUY, OrdType.LIMIT, D(1), D(90), exp)
     await rig.venue.place([stray, untagged])
     report = await rig.m.cancel_all_tagged()
     assert report.listed and report.venue_open == 4
@@ -484,3 +487,24 @@ async def test_shutdown_cancels_then_disarms_and_leaves_the_switch_armed_if_an_o
     stuck.clock.advance(stuck.config.caa_timeout_s + 1)
     stuck.venue.tick()
     assert not stuck.venue.venue_open(TAG)  # the venue's dead man's switch did it
+
+
+async def test_timers_drive_heartbeats_periodic_passes_and_follow_ups(make_rig):
+    rig = make_rig(reconcile_interval_s=10.0, caa_heartbeat_s=5.0, resolve_retry_s=1.0)
+    journal = Journal(rig.config.journal_path)
+    m = OrderManager(rig.venue, journal, Portfolio(SPECS, D(0), "USDT"), rig.config, clock=rig.clock)
+    await m.start(timers=True)  # the simulated clock moves as the timers sleep
+    for _ in range(100_000):
+        await asyncio.sleep(0)
+        if m.stats.reconcile_passes >= 4 and m.stats.caa_heartbeats >= 6:
+            break
+    assert m.stats.reconcile_passes >= 4 and m.stats.caa_heartbeats >= 6
+    report = await m.shutdown()
+    assert report.disarmed and not m.running
+    passes = m.stats.reconcile_passes
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert m.stats.reconcile_passes == passes  # the timers stopped
+    with pytest.raises(RuntimeError):
+        await m.start()  # a manager runs once; a restart is a new one on the journal
+    journal.close()

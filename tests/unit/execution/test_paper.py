@@ -153,7 +153,7 @@ async def test_a_fill_just_before_the_cancel(venue, clock):
 
 
 async def test_read_faults(venue, clock):
-    for op, call in (("open_orders", lambda: venue.open_orders()), ("fills", lambda: venue.fills_since(SWAP.inst_id, None)),
+    for op, call in (("open_orders", venue.open_orders), ("fills", lambda: venue.fills_since(SWAP.inst_id, None)),
                      ("positions", venue.positions), ("balances", venue.balances)):
         venue.inject(Fault.UNAVAILABLE, op)
         with pytest.raises(VenueUnavailable):
