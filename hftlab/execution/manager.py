@@ -382,7 +382,11 @@ class OrderManager:
         if not go:
             return tickets  # type: ignore[return-value]
         counts = Counter(approved[i].intent.inst_id for i in go)
+        waited = self._clock.monotonic()
         refusal = self._after_wait(await self.budget.take(write_op(Op.PLACE, len(go)), counts))
+        waited = self._clock.monotonic() - waited
+        if waited > 0:
+            self.latency.budget_wait.observe(waited)
         if refusal is not None:
             for i in go:
                 self._table.release_slot(approved[i].intent.slot)
@@ -398,7 +402,7 @@ class OrderManager:
         requests = [PlaceRequest(t.key, self._config.tag, t.order.inst_id, t.order.side, t.order.intent.ord_type,
                                  t.order.sz, t.order.px, exp, t.order.intent.reduce_only) for t in tracked]
         handed = self._clock.monotonic()
-        self.latency.overhead.observe(max(0.0, handed - t0))
+        self.latency.overhead.observe(max(0.0, handed - t0 - waited))
         for t in tracked:
             t.in_flight, t.handed_s = True, handed
         self.stats.places += len(requests)

@@ -4,8 +4,9 @@ Latencies (seconds, `core.metrics.Histogram`): `place_ack` and `cancel_ack` (req
 venue -> its answer), `ack_push` (a place's answer -> the first push about the order; 0 when the push
 came first, counted in `pushes_before_ack`), `first_fill`
 (intent handed over -> the order's first fill), `overhead` (the manager's own time from an approved
-order to the request handed to the venue: checks, budget, journal write), `journal_write` (one
-committed journal write).
+order to the request handed to the venue: checks, clOrdId, journal write; the budget wait excluded),
+`budget_wait` (how long places waited for rate budget, when they did), `journal_write` (one committed
+journal write).
 """
 
 from __future__ import annotations
@@ -51,4 +52,5 @@ class LatencyStats:
     ack_push: Histogram = field(default_factory=Histogram)
     first_fill: Histogram = field(default_factory=Histogram)
     overhead: Histogram = field(default_factory=Histogram)
+    budget_wait: Histogram = field(default_factory=Histogram)
     journal_write: Histogram = field(default_factory=Histogram)
