@@ -47,6 +47,23 @@ assumed. `connected` is the stream's current state.
 heartbeated by the same request (10..120 s), disarmed with 0; when it lapses the venue cancels the
 pending orders carrying `tag` (cancel source DEAD_MAN_SWITCH) and nothing else. It never closes
 positions.
+
+**What an adapter guarantees** (tests/conformance runs every venue against these):
+1. Every write answers one `WriteResult` per item, in request order, carrying the item's clOrdId;
+   it never raises for a venue or transport problem (that is AMBIGUOUS); 0 or more than MAX_BATCH
+   items raise ValueError. Codes map to the classes above in one table; an unknown code is AMBIGUOUS.
+2. A place sends `exp_time_ms` as the venue's request deadline, so a late request is dropped.
+3. `query` returns the LATEST order with the clOrdId (FOUND with its full record), NOT_FOUND when the
+   venue says it has none, FAILED when it did not answer; never raises.
+4. `open_orders`/`fills_since` return every page through `all_pages` (or an equivalent walk that
+   raises PagingStalled); fills ascend by trade id and carry clOrdId, order id and trade id; reads
+   that did not answer raise VenueUnavailable, never return a partial list.
+5. `stream()` subscribes when called (events from then on); one call replaces the previous
+   subscription; StreamStatus DOWN on losing the private connection, UP once it is logged in and
+   subscribed again; every order change is pushed as an OrderUpdate (fills inside), liquidations
+   and ADL as PositionsSnapshot.
+6. `cancel_all_after` is scoped to the tag; `limits` states every op's buckets the way the venue
+   counts them, and `rate_limit_codes` its rate-limit refusals.
 """
 
 from __future__ import annotations

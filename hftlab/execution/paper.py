@@ -11,7 +11,7 @@ is cancelled; a post-only order that would take is cancelled (cancel source POST
 takes what is marketable and rests the remainder. Fees: maker/taker rates on the notional, paid in
 the quote currency (negative). Spot moves balances (a buy needs the quote, a sell the base); a swap
 keeps a net position (through `portfolio.positions.Position`) and books fees and realised PnL to
-the settle currency.
+the settle currency. `reduce_only` is recorded, not enforced.
 
 **Venue rules kept as a real venue keeps them.** A clOrdId is refused (DUPLICATE) only while an
 order with it is pending; after it is terminal the id opens a new order, and `query` returns the

@@ -12,7 +12,8 @@ import pytest
 
 from hftlab.domain.orders import AmendResult, CancelSource, Fill, OrderState, OrderUpdate, OrdType, Side
 from hftlab.domain.venue import (
-    CANCEL_OPS, MAX_BATCH, WRITE_OPS, AmendRequest, CancelRequest, Lookup, Op, PlaceRequest, WriteOutcome,
+    CANCEL_OPS, MAX_BATCH, WRITE_OPS, AmendRequest, CancelRequest, ExecutionVenue, Lookup, Op, PlaceRequest,
+    WriteOutcome,
 )
 
 D = Decimal
@@ -220,7 +221,8 @@ async def test_open_orders_filter_by_tag(venue_rig):
     assert {ours.cl_ord_id, untagged.cl_ord_id} <= {o.cl_ord_id for o in await rig.venue.open_orders()}
 
 
-def test_limits_are_data_for_every_op(venue_rig):
+def test_it_is_an_execution_venue_with_its_limits_as_data(venue_rig):
+    assert isinstance(venue_rig.venue, ExecutionVenue)
     limits = venue_rig.venue.limits
     for op in WRITE_OPS | {Op.QUERY, Op.OPEN_ORDERS, Op.FILLS, Op.CANCEL_ALL_AFTER}:
         assert limits.for_op(op), f"no rate limit stated for {op}"

@@ -321,7 +321,7 @@ async def test_amends_in_flight_are_capped_and_settled_by_the_record_after_their
         assert (await rig.m.amend(t.cl_ord_id, new_px=D(px))).outcome is WriteOutcome.AMBIGUOUS
     assert (await rig.m.amend(t.cl_ord_id, new_px=D("95"))).refusal is LocalRefusal.AMEND_LIMIT
     assert rig.m.exposure(SPOT.inst_id).buy_open == D(1)
-    rig.venue.release()  # two arrive in time... (all three, in order)
+    rig.venue.release()  # all three arrive in time, in order; their answers were lost
     await rig.settle()
     rig.clock.advance((rig.config.order_deadline_ms + rig.config.deadline_grace_ms) / 1000)
     await rig.m.resolve()

@@ -166,7 +166,7 @@ class ManagerMachine(RuleBasedStateMachine):
         assert self.rig.m.stats.illegal_facts == 0, self.rig.m.order_stats.illegal
 
     @invariant()
-    def unproven_orders_block_their_slot_and_count(self):
+    def unknown_orders_count_as_exposure(self):
         for v in self.rig.m.unknown_orders():
             e = self.rig.m.exposure(v.inst_id)
             assert (e.buy_unknown if v.side is Side.BUY else e.sell_unknown) > 0
