@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backtest": ("hftlab.commands.backtest", "backtest a registered model beside buy-and-hold and the baselines"),
     "promote": ("hftlab.commands.promote", "promote a candidate to champion only if it wins the same backtest"),
     "pipeline": ("hftlab.commands.pipeline", "run a papermill pipeline of notebooks (pipelines/*.yaml)"),
+    "live": ("hftlab.commands.live", "trade the champion through the risk engine (python -m hftlab.live)"),
+    "kill": ("hftlab.commands.kill", "halt a running live runner, cancel every order with our tag, optionally flatten"),
     "demo": ("hftlab.commands.demo", "the main job on the embedded default (make demo)"),
 }
 

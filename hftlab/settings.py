@@ -40,6 +40,7 @@ from hftlab.cache.config import RedisConfig
 from hftlab.collect.config import CollectConfig
 from hftlab.core.config import CONFIG_DIR, ConfigError, Section, load, repo_path
 from hftlab.execution.config import ExecutionConfig
+from hftlab.live.config import LiveConfig
 from hftlab.models.config import MlflowConfig, ModelConfig
 from hftlab.monitor.config import MonitorConfig
 from hftlab.okx.channels import MARKET_CHANNELS
@@ -144,6 +145,7 @@ class Settings(Section):
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    live: LiveConfig = Field(default_factory=LiveConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     collect: CollectConfig = Field(default_factory=CollectConfig)

@@ -79,6 +79,13 @@ class RateBudget:
                 out.append((b, float(n), math.ceil(b.capacity * self._cancel_reserve) if keep else 0.0))
         return out
 
+    def headroom(self, ops: frozenset[Op] = frozenset({Op.PLACE, Op.PLACE_BATCH, Op.AMEND, Op.AMEND_BATCH})) -> float:
+        """The emptiest order-entry bucket's share of tokens left (1.0 when none has been drawn
+        from): below a threshold the runner stops adding risk before the budget runs out. Buckets of
+        other ops (the dead man's switch's 1/s, reads) do not count: they are empty by design."""
+        names = {rl.name for rl in self.limits.buckets if rl.ops & ops}
+        return min((b.tokens / b.capacity for (name, _), b in self._buckets.items() if name in names), default=1.0)
+
     def delay(self, op: Op, counts: Mapping[str, int]) -> float | None:
         """Seconds until `op` over `counts` (instrument -> items) could be granted; None: never."""
         worst = 0.0

@@ -172,6 +172,11 @@ class OrderManager:
         return self._table.portfolio
 
     @property
+    def tag(self) -> str:
+        """The order tag marking our orders at the venue."""
+        return self._config.tag
+
+    @property
     def running(self) -> bool:
         return self._running
 

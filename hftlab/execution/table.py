@@ -93,6 +93,7 @@ class OrderView:
     tag: str
     origin: Origin
     cancel_wanted: bool
+    created_ns: int  # the intent's creation time (the live runner: the triggering frame's receive time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +153,7 @@ class OrderTable:
     def view(self, t: Tracked) -> OrderView:
         o = t.order
         return OrderView(o.cl_ord_id, o.ord_id, o.inst_id, o.side, o.intent.ord_type, o.slot, o.state, o.sz, o.px,
-                         o.acc_fill_sz, o.avg_px, t.tag, t.origin, t.cancel_wanted)
+                         o.acc_fill_sz, o.avg_px, t.tag, t.origin, t.cancel_wanted, o.intent.created_ns)
 
     # -- slots ------------------------------------------------------------------------------------
 
