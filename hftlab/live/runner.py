@@ -75,6 +75,7 @@ class Session:
     cache: Any = None  # cache.manager.RedisCacheManager or None
     follower: AliasFollower | None = None
     risk: RiskEngine | None = None  # built on the state directory's persisted risk state
+    rest: Any = None  # okx.rest.OkxRest: the venue's price limits
 
 
 @dataclass
@@ -109,6 +110,7 @@ class LiveRunner:
                                                cap_usd=risk_cfg.max_position_usd, horizon=horizon)
                           for inst, spec in session.specs.items()}
         self._pending_model: LiveModel | None = None
+        self._bands: dict[str, tuple[float, float]] = {}  # the venue's price limits, refreshed
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
         self._stop = asyncio.Event()
@@ -142,7 +144,9 @@ class LiveRunner:
         for inst in self.s.specs:
             top = self.s.feed.top(inst)
             mid = top.mid if top is not None else None
-            out[inst] = Market(top, mid, top.recv_ns if top is not None else 0)
+            band = self._bands.get(inst)
+            out[inst] = Market(top, mid, top.recv_ns if top is not None else 0,
+                               band[0] if band else None, band[1] if band else None)
         return out
 
     def _account(self) -> Account:
@@ -189,6 +193,8 @@ class LiveRunner:
         self._spawn(self._market(), "live-market")
         self._spawn(self._marks(), "live-marks")
         self._spawn(self._progress_loop(), "live-progress")
+        if self.s.rest is not None:
+            self._spawn(self._price_limits(), "live-price-limits")
         try:
             if self.duration_s is not None:
                 with contextlib.suppress(TimeoutError):
@@ -203,7 +209,7 @@ class LiveRunner:
     async def shutdown(self) -> dict:
         self._stopping = True
         for t in list(self._tasks):
-            if t.get_name() in ("live-alias", "live-progress"):
+            if t.get_name() in ("live-alias", "live-progress", "live-price-limits"):
                 t.cancel()
         busy = [t for t in self._tasks if t.get_name().startswith("live-exec")]
         if busy:
@@ -338,6 +344,22 @@ class LiveRunner:
                                                   cap_usd=pipe.cap_usd, horizon=pipe.accuracy.horizon)
         self.s.model = model
         self._log(f"now trading {model.label}")
+
+    async def _price_limits(self, every_s: float = 2.0) -> None:
+        """The venue's price band per instrument (it moves with the market); a failed read keeps the
+        last band (the venue enforces its band anyway: a stale one only refuses less)."""
+        while True:
+            for inst in self.s.specs:
+                try:
+                    band = await self.s.rest.price_limit(inst)
+                except Exception as e:  # a read must never end the loop
+                    log.debug("price limit of %s not read: %s", inst, e)
+                    continue
+                if band is None:
+                    self._bands.pop(inst, None)
+                else:
+                    self._bands[inst] = band
+            await asyncio.sleep(every_s)
 
     # ----- marks, breakers, publication ------------------------------------------------------------
     async def _marks(self) -> None:

@@ -158,7 +158,7 @@ async def open_session(cfg: SessionConfig, progress: Callable[[str], None] = log
         if cfg.model_uri is None and not shadow:
             follower = AliasFollower(registry, model, loader, cfg.live.follow_alias_s, on_move=lambda m: None)
         yield Session(cfg.venue, cfg.world, model, specs, timeframe, feed, client, venue, manager, cache, follower,
-                      risk=risk)
+                      risk=risk, rest=pub)
 
 
 async def _detach(manager) -> None:

@@ -142,6 +142,14 @@ class OkxRest:
         return {r["instId"]: code for r in await self.instruments(inst_type)
                 if (code := inst_id_code(r)) is not None}
 
+    async def price_limit(self, inst_id: str) -> tuple[float, float] | None:
+        """(highest buy, lowest sell) price the venue accepts now (`/public/price-limit`); None when the
+        venue does not limit the instrument (`enabled` false) or says nothing."""
+        data = await self.get("/public/price-limit", {"instId": inst_id})
+        if not data or data[0].get("enabled") is False or not data[0].get("buyLmt") or not data[0].get("sellLmt"):
+            return None
+        return float(data[0]["buyLmt"]), float(data[0]["sellLmt"])
+
     async def books(self, inst_id: str, sz: int = 400) -> dict:
         """`data[0]` of `/market/books`: {asks, bids, ts, seqId} — feed it to BookKeeper.seed_from_rest."""
         data = await self.get("/market/books", {"instId": inst_id, "sz": sz})

@@ -276,6 +276,11 @@ class SimExchange:
             ccys.update((i.quote_ccy,) if i.is_swap else (i.base_ccy, i.quote_ccy))
         return [records.currency_record(c, self.instruments.values()) for c in sorted(ccys)]
 
+    def price_limit(self, inst_id: str) -> dict[str, Any]:
+        """GET /api/v5/public/price-limit: the band limit orders are refused beyond (51006) right now."""
+        m = self._market(inst_id)
+        return records.price_limit_record(m.inst, self._band(m), self.now_ms)
+
     # --- placing -----------------------------------------------------------------------------------
     def _band(self, m: Market) -> tuple[int, int]:
         return validation.price_band(m.mid_px(), m.inst.tick)

@@ -124,6 +124,9 @@ def _case(reason: DenyReason):
             r.exposure = lambda i: (replace(real(i), position=D(qty), avg_px=avg) if i == inst else real(i))
         return setup
 
+    def band(r, f):
+        r._bands["BTC-USDT"] = (50_005.0, 49_995.0)  # the venue's price limits, as the runner polls them
+
     def rate(r, f):
         r.risk._throttle.try_acquire = lambda n=1.0: False
 
@@ -154,12 +157,12 @@ def _case(reason: DenyReason):
         DenyReason.OPEN_ORDERS: (open_orders, buy()),
         DenyReason.ORDER_RATE: (rate, buy()),
         DenyReason.PRICE_COLLAR: (nothing, buy(px="50200")),
+        DenyReason.PRICE_BAND: (band, buy(px="50010")),
         DenyReason.STOP_LOSS: (exposure("BTC-USDT", "0.01", D(51_000)), buy()),
     }[reason]
 
 
-# PRICE_BAND needs the venue's price limits, which the runner's markets do not carry (see the closing note)
-TRIPPABLE = [r for r in DenyReason if r is not DenyReason.PRICE_BAND]
+TRIPPABLE = list(DenyReason)
 
 
 @pytest.mark.parametrize("reason", TRIPPABLE, ids=lambda r: r.value)
