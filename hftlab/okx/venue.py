@@ -1,16 +1,22 @@
 """OkxVenue: OKX (production, demo, or hftlab.sim) as an `ExecutionVenue` for the order manager.
 
-    client, venue = await open_venue(endpoints, credentials, ["BTC-USDT", "BTC-USDT-SWAP"],
-                                     on_sent=runner.frame_sent)     # OkxVenue keywords pass through
-    manager = OrderManager(venue, journal, portfolio, config)      # portfolio over venue.specs
+    client = AsyncOKXClient(endpoints, ClientConfig(reconcile_orders=False), credentials=creds, books=feed)
+    specs = await client.rest.trading_specs(["BTC-USDT", "BTC-USDT-SWAP"])  # InstrumentRefused: null code
+    venue = OkxVenue(client, client.rest, specs)     # or any OkxRest with the same credentials and venue
+    await client.start()
+    await venue.start()                              # private channels subscribed, socket logged in
+    manager = OrderManager(venue, journal, portfolio, config)
     await manager.start()
+    venue.on_sent = runner.on_sent                   # tick-to-order (or the `on_sent=` keyword)
     ...
     await manager.shutdown(); await venue.close(); await client.close()
 
-`open_venue` is the start-up order spelled out: an `AsyncOKXClient` with the credentials (and
-`reconcile_orders` off: the manager reconciles), the specs the venue lists
-(`client.rest.trading_specs`: `InstrumentRefused` for a null instIdCode), `OkxVenue(client, specs)`,
-`client.start()`, `venue.start()`.
+`open_venue(endpoints, credentials, inst_ids, **venue_kw)` does the first five lines with a client of
+its own. The venue may share the client with market data: it takes over the private pushes only.
+`venue.start()` may be left out (`stream()`, which the manager calls at its start, takes the pushes
+over and subscribes by itself; until the private socket is up with our channels on it `connected`
+is False, so the manager's first pass counts as a gap and it reconciles again on the UP), but then
+the manager starts before the venue is known to be up.
 
 It keeps every promise of hftlab/domain/venue.py; what is OKX's own is below.
 
@@ -48,21 +54,22 @@ answered with a record that cannot be read, raises VenueUnavailable: never a par
 `cancel_all_after(tag, timeout_s)` is the REST dead man's switch (1/s per tag; its budget bucket
 says so).
 
-**The private stream.** `start()` subscribes `orders` (instType ANY), `positions` (instType ANY,
-events only: the initial snapshot, then changes) and `balance_and_position`, takes the private
-pushes over from the client's queue and waits until the socket is logged in and subscribed.
-`stream()` (after `start`) yields, from then on: `OrderUpdate` for every `orders` item (its fill
+**The private stream.** `start()` (or the first `stream()`) subscribes `orders` (instType ANY),
+`positions` (instType ANY, events only: the initial snapshot, then changes) and
+`balance_and_position`, and takes the private pushes over from the client's queue; `start` then
+waits until the socket is logged in and subscribed. `connected`: the socket is up with our channels
+on it. `stream()` yields, from then on: `OrderUpdate` for every `orders` item (its fill
 inside), `PositionsSnapshot` for `positions` pushes (never claimed complete: a snapshot may be
 paged) and for `balance_and_position` pushes that carry positions (liquidations and ADL show there;
 its snapshot is complete), and
 `StreamStatus` DOWN when the private socket is lost, UP once a new one is logged in and
-resubscribed. The `fills` channel is not used: it carries no fee and aggregates a taker's fills by
+resubscribed (or once our channels are on a socket that was up already). The `fills` channel is not used: it carries no fee and aggregates a taker's fills by
 price under the last trade id, so booking it would lose fees and count trades twice; every fill
 comes with its fee on `orders`. A push item that cannot be read is logged and counted
 (`stats.unreadable`); the reconciliation that follows every gap, and the periodic one, recover it.
 
-**Closing.** `close()` ends the stream (its iterator stops). The client is the caller's: close the
-manager first, then the venue, then the client.
+**Closing.** `close()` ends the stream (its iterator stops). The client is the caller's: stop the
+manager first (`shutdown()`, or `detach()`), then close the venue, then the client.
 """
 
 from __future__ import annotations
@@ -180,14 +187,16 @@ def _now_ms() -> int:
 
 
 class OkxVenue:
-    def __init__(self, client: PrivateClient, specs: Iterable[InstrumentSpec], *, rest: OkxRest | None = None,
-                 transport: Transport = Transport.WS, op_timeout_s: float = OP_TIMEOUT_S, page_limit: int = PAGE_LIMIT,
-                 on_sent: OnSent | None = None, limits: VenueLimits = OKX_LIMITS,
-                 start_timeout_s: float = START_TIMEOUT_S):
-        """`client`: the AsyncOKXClient with credentials (private socket); `specs`: from
-        `OkxRest.trading_specs`; `rest`: the signed REST client (default: the client's own)."""
+    def __init__(self, client: PrivateClient, rest: OkxRest | None,
+                 specs: Mapping[str, InstrumentSpec] | Iterable[InstrumentSpec], *, transport: Transport = Transport.WS,
+                 op_timeout_s: float = OP_TIMEOUT_S, page_limit: int = PAGE_LIMIT, on_sent: OnSent | None = None,
+                 limits: VenueLimits = OKX_LIMITS, start_timeout_s: float = START_TIMEOUT_S):
+        """`client`: the AsyncOKXClient with credentials (its private socket, `client.orders`); `rest`:
+        the signed REST client with the same credentials and environment (None: the client's own);
+        `specs`: the instruments, as the venue lists them (`OkxRest.trading_specs`; a mapping
+        instId -> spec is taken too). `on_sent` may also be assigned later (`venue.on_sent = ...`)."""
         self._specs: dict[str, InstrumentSpec] = {}
-        for s in specs:
+        for s in (specs.values() if isinstance(specs, Mapping) else specs):
             if s.inst_id_code is None:
                 raise InstrumentRefused(f"{s.inst_id}: no instIdCode from the venue; WebSocket order ops cannot "
                                         "name it and it is not guessed")
@@ -200,14 +209,15 @@ class OkxVenue:
         self.transport = Transport(transport)
         self._op_timeout_s = op_timeout_s
         self._page = page_limit
-        self._on_sent = on_sent
+        self.on_sent = on_sent
         self._limits = limits
         self._start_timeout_s = start_timeout_s
         self.stats = VenueStats()
         self._marks: dict[str, Decimal] = {}  # instId -> the latest mark from the positions channel
         self._stream: _Stream | None = None
         self._up = asyncio.Event()
-        self._started = False
+        self._subscription: asyncio.Task | None = None
+        self._subscribed = False  # the private channels are among the client's subscriptions
 
     def __repr__(self) -> str:
         return f"OkxVenue({sorted(self._specs)}, transport={self.transport.value}, connected={self.connected})"
@@ -220,19 +230,30 @@ class OkxVenue:
 
     async def start(self) -> None:
         """Take the private pushes over, subscribe the private channels, and wait (bounded) until the
-        private socket is logged in and subscribed; ConnectionError if it is not within the timeout."""
-        if not self._started:
-            self._started = True
-            self._orders.take_private(self._on_push, self._on_state)
-            if self._orders.ready:
-                self._up.set()
-            await self._client.subscribe(PRIVATE_ARGS)
+        private socket is logged in and subscribed; ConnectionError if it is not within the timeout.
+        (`stream()` does the first two by itself; `start` is how a runner knows the venue is up before
+        the order manager's first reconciliation.)"""
+        await asyncio.shield(self._take_over())
         try:
             await asyncio.wait_for(self._up.wait(), self._start_timeout_s)
         except TimeoutError:
             raise ConnectionError(f"the private socket did not come up within {self._start_timeout_s:g} s") from None
 
+    def _take_over(self) -> asyncio.Task:
+        if self._subscription is None:
+            self._orders.take_private(self._on_push, self._on_state)
+            self._subscription = asyncio.get_running_loop().create_task(self._subscribe(), name="okx-venue-subscribe")
+        return self._subscription
+
+    async def _subscribe(self) -> None:
+        await self._client.subscribe(PRIVATE_ARGS)
+        self._subscribed = True
+        if self._orders.ready and not self._up.is_set():
+            self._on_state(True, "")  # the socket was up already; our channels are on it from now on
+
     async def close(self) -> None:
+        if self._subscription is not None and not self._subscription.done():
+            self._subscription.cancel()
         if self._stream is not None:
             self._stream.end()
             self._stream = None
@@ -245,11 +266,10 @@ class OkxVenue:
 
     @property
     def connected(self) -> bool:
-        return self._orders.ready
+        return self._subscribed and self._orders.ready
 
     def stream(self) -> _Stream:
-        if not self._started:
-            raise RuntimeError("OkxVenue.stream(): await start() first (it subscribes the private channels)")
+        self._take_over()
         if self._stream is not None:
             self._stream.end()
         self._stream = _Stream()
@@ -356,13 +376,14 @@ class OkxVenue:
         return out
 
     def _sent_hook(self, reqs: list[Request]) -> Callable[[int], None] | None:
-        if self._on_sent is None:
+        hook = self.on_sent
+        if hook is None:
             return None
         ids = tuple(r.cl_ord_id for r in reqs)
 
         def sent(wall_ns: int) -> None:
             try:
-                self._on_sent(ids, wall_ns)
+                hook(ids, wall_ns)
             except Exception:  # a monitoring hook must not change what a write answers
                 self.stats.on_sent_errors += 1
                 log.exception("on_sent hook raised")
@@ -494,6 +515,8 @@ class OkxVenue:
             self._stream.queue.put_nowait(ev)
 
     def _on_state(self, up: bool, reason: str) -> None:
+        if up and not self._subscribed:
+            return  # up, but our channels are not on it yet: `_subscribe` says UP once they are
         if up:
             self._up.set()
         else:
@@ -539,7 +562,7 @@ async def open_venue(endpoints: Endpoints, credentials: Credentials, inst_ids: I
     client = AsyncOKXClient(endpoints, config, credentials=credentials, connect_limiter=connect_limiter)
     try:
         specs = await client.rest.trading_specs(inst_ids)
-        venue = OkxVenue(client, specs, **venue_kw)
+        venue = OkxVenue(client, client.rest, specs, **venue_kw)
         await client.start()
         await venue.start()
     except BaseException:

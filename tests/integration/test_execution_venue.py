@@ -12,16 +12,23 @@ from decimal import Decimal
 
 import pytest
 
+from hftlab.core.ratelimit import TokenBucket
 from hftlab.core.secrets import SIM_CREDENTIALS
 from hftlab.domain.orders import AmendResult, OrderUpdate, OrdType, Side
 from hftlab.domain.venue import (
     AmendRequest, CancelRequest, Lookup, PlaceRequest, StreamState, StreamStatus, WriteOutcome,
 )
+from hftlab.okx.channels import args_for
+from hftlab.okx.client import AsyncOKXClient
+from hftlab.okx.config import ClientConfig
+from hftlab.okx.events import Ticker
 from hftlab.okx.rest import InstrumentRefused, OkxRest
-from hftlab.okx.venue import Transport
+from hftlab.okx.venue import OkxVenue, Transport
 from hftlab.sim.config import SimConfig
 from hftlab.sim.server import SimServer
-from tests.okx_sim import EXEC, SPOT_ID, SWAP_ID, endpoints, orders_made, still_sim, until, venue_on
+from tests.okx_sim import (
+    EXEC, FAST, SPOT_ID, SWAP_ID, endpoints, manager_on, orders_made, still_sim, until, venue_on,
+)
 
 pytestmark = pytest.mark.timeout(60)
 D = Decimal
@@ -136,3 +143,26 @@ async def test_every_write_over_rest():
         assert [c.outcome for c in cancels] == [W.ACCEPTED, W.ACCEPTED]
         assert o.venue.stats.ws_ops == 0 and o.venue.stats.rest_ops == 2
         assert sent == [tuple(r.cl_ord_id for r in reqs)] * 2
+
+
+async def test_a_runner_s_wiring_one_client_for_market_data_and_the_venue_no_venue_start(tmp_path):
+    """Built before the client starts, started by the manager alone: its first pass is a gap (the
+    private socket is not up yet), the UP that follows brings a synced pass; market data still comes
+    out of the client's queue."""
+    async with still_sim(SimConfig()) as sim:
+        client = AsyncOKXClient(endpoints(sim), ClientConfig(**FAST), credentials=SIM_CREDENTIALS,
+                                connect_limiter=TokenBucket(100.0, 100.0))
+        specs = {s.inst_id: s for s in await client.rest.trading_specs([SPOT_ID, SWAP_ID])}
+        venue = OkxVenue(client, client.rest, specs)
+        await client.start()
+        m = manager_on(venue, tmp_path)
+        try:
+            await m.start()
+            await until(lambda: venue.connected and not m.reconciling and not m.busy, what="a synced pass")
+            await client.subscribe(args_for(["tickers"], [SPOT_ID]))
+            ticker = await asyncio.wait_for(client.get(), 10)
+            assert isinstance(ticker, Ticker) and ticker.inst_id == SPOT_ID
+        finally:
+            m.detach()
+            await venue.close()
+            await client.close()

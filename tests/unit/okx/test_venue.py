@@ -92,7 +92,8 @@ class FakeClient:
 def make(ws=(), posts=(), gets=None, **kw):
     orders, rest = FakeOrders(ws), FakeRest(posts, gets)
     sent: list[tuple[tuple[str, ...], int]] = []
-    venue = OkxVenue(FakeClient(orders, rest), [SPOT, SWAP], on_sent=lambda ids, ns: sent.append((ids, ns)), **kw)
+    venue = OkxVenue(FakeClient(orders, rest), rest, [SPOT, SWAP], on_sent=lambda ids, ns: sent.append((ids, ns)),
+                     **kw)
     return venue, orders, rest, sent
 
 
@@ -116,7 +117,7 @@ def rest_ok(*items, code="0"):
 def test_a_spec_without_inst_id_code_is_refused_by_name():
     nameless = InstrumentSpec("NUL-USDT", InstType.SPOT, "NUL", "USDT", D(1), D(1), D(1))
     with pytest.raises(InstrumentRefused, match="NUL-USDT"):
-        OkxVenue(FakeClient(FakeOrders(), FakeRest()), [SPOT, nameless])
+        OkxVenue(FakeClient(FakeOrders(), FakeRest()), None, [SPOT, nameless])
 
 
 def test_it_is_an_execution_venue_with_okx_limits():
@@ -245,7 +246,8 @@ async def test_a_sent_hook_that_raises_changes_nothing():
 
     def broken(ids, ns):
         raise RuntimeError("monitoring bug")
-    venue = OkxVenue(FakeClient(orders, rest), [SPOT], on_sent=broken)
+    venue = OkxVenue(FakeClient(orders, rest), None, {SPOT.inst_id: SPOT})  # a mapping of specs, the client's REST
+    venue.on_sent = broken  # assigned after construction, as a runner built later does
     assert (await venue.place([place()]))[0].outcome is W.ACCEPTED and venue.stats.on_sent_errors == 1
 
 
@@ -353,10 +355,8 @@ def _push(channel, data, event_type=None):
 
 async def test_the_stream_converts_pushes_and_the_sockets_state():
     venue, orders, *_ = make()
-    with pytest.raises(RuntimeError):
-        venue.stream()
     await venue.start()
-    assert orders.subscribed == list(PRIVATE_ARGS)
+    assert orders.subscribed == list(PRIVATE_ARGS) and venue.connected
     stream = venue.stream()
     order = {"instId": "TST-USDT", "ordId": "9", "clOrdId": "1", "side": "buy", "ordType": "limit", "sz": "1",
              "px": "99", "state": "partially_filled", "accFillSz": "0.4", "avgPx": "99", "uTime": "5",
@@ -383,6 +383,15 @@ async def test_the_stream_converts_pushes_and_the_sockets_state():
     await venue.close()
     with pytest.raises(StopAsyncIteration):
         await asyncio.wait_for(second.__anext__(), 1)
+
+
+async def test_a_stream_without_start_subscribes_by_itself_and_is_up_once_our_channels_are():
+    venue, orders, *_ = make()
+    stream = venue.stream()
+    assert not venue.connected  # the socket is up, our channels are not on it yet
+    ev = await asyncio.wait_for(stream.__anext__(), 1)
+    assert isinstance(ev, StreamStatus) and ev.state is StreamState.UP
+    assert orders.subscribed == list(PRIVATE_ARGS) and venue.connected
 
 
 async def test_start_waits_for_the_private_socket():
