@@ -5,11 +5,12 @@
 What it offers the order manager (the OKX execution venue is built on it):
 
 - `ready`: the private socket is logged in and subscribed; ops can be sent.
-- `await send_op(op, args, timeout_s=5.0, exp_time_ms=None) -> OpResponse`: one WS trading op
+- `await send_op(op, args, timeout_s=5.0, exp_time_ms=None, on_sent=None) -> OpResponse`: one WS trading op
   (`order`, `batch-orders`, `cancel-order`, `batch-cancel-orders`, `amend-order`, `batch-amend-orders`;
   protocol §5.1) with a fresh `id` (`o1`, `o2`, ...), answered by the response carrying that id.
   Instruments are named by `instIdCode` (`InstrumentSpec.inst_id_code`, from `OkxRest.instrument_specs`).
   `exp_time_ms` sets OKX's `expTime`: a request arriving later is refused (50037) instead of executed.
+  `on_sent(wall_ns)` is called once the frame has been written to the socket (`time.time_ns()`).
   An error event answering the id comes back as an `OpResponse` with its code and no data. Raises
   `NotSent` (a ConnectionError) when the socket is not ready: nothing was sent, nothing executed.
   Raises ConnectionError when the socket closes before the answer and TimeoutError when no answer
@@ -23,6 +24,10 @@ What it offers the order manager (the OKX execution venue is built on it):
 - private pushes (`orders`, `positions`, `account`, `fills`, ...; OKX's dicts, parsed as `PrivatePush`)
   arrive in order, de-duplicated across a 64008 overlap, never dropped, and go to `on_push`: by
   default the client's event queue, where they come out of `client.get()` with the market data.
+- `take_private(on_push, on_state)`: the execution venue takes the private side over: pushes go to
+  its `on_push` from then on, and `on_state(ready, reason)` hears every change of readiness: False
+  when the private socket in use is lost (its pushes may be lost with it), True once a new one is
+  logged in and subscribed. A 64008 rollover hands over without a gap and changes nothing.
 
 What the client calls: `attach(conn)` when a private connection is ready (every later op goes to it),
 `detach(conn)` when one closes (every op sent on it fails with ConnectionError: its answer can no
@@ -76,6 +81,8 @@ class OrderChannel:
         self._on_push = on_push
         self._on_open_orders = on_open_orders
         self._spawn = spawn
+        self._on_state: Callable[[bool, str], None] | None = None
+        self._up = False  # a private socket is attached (logged in, subscribed) and not lost since
         self._conn: Connection | None = None
         self._ops: dict[str, tuple[asyncio.Future, Connection]] = {}  # op id -> (its answer, where it went)
         self._op_ids = itertools.count(1)
@@ -90,7 +97,7 @@ class OrderChannel:
 
     # ----- the order manager's side ------------------------------------------------------------
     async def send_op(self, op: str, args: list[dict], *, timeout_s: float = OP_TIMEOUT_S,
-                      exp_time_ms: int | None = None) -> OpResponse:
+                      exp_time_ms: int | None = None, on_sent: Callable[[int], None] | None = None) -> OpResponse:
         conn = self._conn
         if conn is None or not self.ready:
             self.stats.ops_not_sent += 1
@@ -107,6 +114,8 @@ class OrderChannel:
             except websockets.exceptions.ConnectionClosed as e:
                 raise ConnectionError(f"private socket closed while sending {op}: {e}") from e
             self.stats.ops_sent += 1
+            if on_sent is not None:
+                on_sent(time.time_ns())
             return await asyncio.wait_for(fut, timeout_s)
         except (ConnectionError, TimeoutError):
             self.stats.op_failures += 1
@@ -128,10 +137,19 @@ class OrderChannel:
             self._on_open_orders(orders)
         return orders
 
+    def take_private(self, on_push: Callable[[PrivatePush], None], on_state: Callable[[bool, str], None]) -> None:
+        """Private pushes go to `on_push` from now on, readiness changes to `on_state` (module doc)."""
+        self._on_push = on_push
+        self._on_state = on_state
+
     # ----- the client's side ---------------------------------------------------------------------
     def attach(self, conn: Connection) -> None:
         """`conn` is the private socket now, logged in and subscribed."""
         self._conn = conn
+        if not self._up:
+            self._up = True
+            if self._on_state is not None:
+                self._on_state(True, "")
         if self.reconcile_orders:
             self._spawn(self.reconcile(), "okx-reconcile")
 
@@ -139,6 +157,10 @@ class OrderChannel:
         """`conn` closed: the ops sent on it will get no answer."""
         if self._conn is conn:
             self._conn = None
+            if self._up:
+                self._up = False
+                if self._on_state is not None:
+                    self._on_state(False, conn.close_reason or "private socket closed")
         err = ConnectionError(f"{conn.role} socket closed: {conn.close_reason}")
         for fut, sent_on in self._ops.values():
             if sent_on is conn and not fut.done():

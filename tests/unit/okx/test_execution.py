@@ -149,3 +149,40 @@ async def test_no_reconciliation_when_disabled_and_pushes_go_to_their_sink():
     push = PrivatePush("orders", {"channel": "orders", "instType": "ANY"}, [{"ordId": "1"}], 1)
     h.orders.route(push)
     assert h.pushes == [push]
+
+
+async def test_the_sent_hook_hears_the_wall_time_once_the_frame_is_written():
+    h = Harness(reconcile_orders=False)
+    conn = FakeConn()
+    h.orders.attach(conn)
+    sent: list[tuple[int, int]] = []
+    task = asyncio.create_task(h.orders.send_op("order", [{"clOrdId": "1"}],
+                                                on_sent=lambda ns: sent.append((ns, len(conn.sent)))))
+    req = await sent_op(conn)
+    ((ns, frames),) = sent
+    assert frames == 1 and ns > 1_600_000_000 * 10**9  # after the write, on the wall clock
+    h.orders.on_answer(OpResponse(req["id"], "order", "0", "", [], 3))
+    await task
+    conn.ready = False
+    with pytest.raises(NotSent):
+        await h.orders.send_op("order", [], on_sent=lambda ns: sent.append((ns, 0)))
+    assert len(sent) == 1  # nothing left, nothing heard
+
+
+async def test_the_venue_takes_the_pushes_and_hears_losses_but_not_rollovers():
+    h = Harness(reconcile_orders=False)
+    pushes, states = [], []
+    first, successor, third = FakeConn(), FakeConn(), FakeConn()
+    h.orders.attach(first)  # up before the venue listens: no event, and no loss pending
+    h.orders.take_private(pushes.append, lambda up, why: states.append((up, why)))
+    h.orders.attach(successor)  # a 64008 rollover: up all along
+    first.close("retired after 64008 rollover")
+    h.orders.detach(first)
+    assert states == []
+    successor.close("close 1006")
+    h.orders.detach(successor)
+    h.orders.attach(third)
+    assert states == [(False, "close 1006"), (True, "")]
+    push = PrivatePush("orders", {"channel": "orders", "instType": "ANY"}, [{"ordId": "1"}], 1)
+    h.orders.route(push)
+    assert pushes == [push] and h.pushes == []
