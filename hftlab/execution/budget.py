@@ -65,6 +65,15 @@ class RateBudget:
             self._buckets[(rl.name, key)] = b
         return b
 
+    def headroom(self) -> dict[str, float]:
+        """Venue limit name -> the lowest share of capacity left over its buckets (1: untouched, 0: spent),
+        for monitoring."""
+        out = {rl.name: 1.0 for rl in self.limits.buckets}
+        for (name, _key), b in self._buckets.items():
+            share = b.tokens / b.capacity
+            out[name] = min(out[name], share)
+        return out
+
     def _draws(self, op: Op, counts: Mapping[str, int]) -> list[tuple[TokenBucket, float, float]]:
         """(bucket, tokens, reserve kept for cancels) for every bucket `op` draws from."""
         out = []

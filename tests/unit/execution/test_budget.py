@@ -96,3 +96,17 @@ async def test_take_waits_within_its_bound_then_refuses():
     assert clock.monotonic() == t0  # refused without waiting: the wait needed was longer than allowed
     assert await b.take(Op.PLACE, {"A": 1}, max_wait_s=10) is Grant.GRANTED
     assert b.throttled[Op.PLACE] == 1
+
+
+def test_headroom_is_the_lowest_share_left_per_limit_and_refills():
+    clock = ManualClock()
+    budget = RateBudget(SHARED, clock, fraction=1.0)
+    assert budget.headroom() == {"orders": 1.0, "account": 1.0}, "untouched limits are full"
+    for _ in range(10):
+        assert budget.try_take(Op.PLACE, {"A": 1}) is Grant.GRANTED
+    assert budget.try_take(Op.PLACE, {"B": 1}) is Grant.GRANTED
+    room = budget.headroom()
+    assert room["orders"] == 10 / 20, "instrument A's bucket (capacity 20) is the lowest"
+    assert room["account"] == (500 - 11) / 500
+    clock.advance(2.0)
+    assert budget.headroom() == {"orders": 1.0, "account": 1.0}
