@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "inference": "signal model: eager PyTorch vs optimised path, p50/p99 latency",
     "backtest": "vectorbt backtest over one million bars",
     "risk": "the RiskEngine's pre-trade check: approve and deny paths, p50/p99 per check",
+    "monitor": "what monitoring costs the tick path (with vs without, same run), observe() and one scrape",
 }
 
 _UNIT = re.compile(r"_(per_s|s|us|ms|ns|x|count|pct|bytes)$")
