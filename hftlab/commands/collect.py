@@ -70,22 +70,15 @@ MEMORY_GUARD = "memory_guard"
 
 
 def register_sources(sources, collector, cache=None, sim=None) -> None:
-    """What a collector process exports (hftlab.monitor.catalogue says how): the client, its queue and
-    op timings, the books, the recorder, the collector's own counters and latencies, Redis, and the
-    in-process simulator when there is one."""
-    client, feed = collector.client, collector.feed
-    for record in (client.stats, client.queue.stats, client.orders.latency, feed.book_stats, collector.recorder.stats,
-                   collector.stats, collector.latency):
-        sources.record(record)
-    sources.probe("okx_socket_up", client.sockets_up)
-    sources.probe("books_valid", lambda: feed.books_valid)
-    sources.probe("books_tracked", lambda: feed.books_total)
-    sources.probe("book_valid", lambda: {inst: top.valid for inst in collector.symbols
-                                         if (top := feed.top(inst)) is not None})
-    sources.probe("bars_late_trades", lambda: feed.late_trades)
+    """What a collector process exports (hftlab.monitor.catalogue says how): its market data (client,
+    books, latency), the recorder and its own counters, Redis, and the in-process simulator if any."""
+    from hftlab.monitor.registration import register_cache, register_market_data
+
+    register_market_data(sources, collector.client, collector.feed, collector.symbols, collector.latency)
+    sources.record(collector.recorder.stats)
+    sources.record(collector.stats)
     if cache is not None:
-        sources.record(cache.stats)
-        sources.probe("redis_backlog", lambda: cache.pending)
+        register_cache(sources, cache)
     if sim is not None:
         sources.record(sim.stats)
 
