@@ -16,7 +16,6 @@ scrapes, and `hftlab_build_info{version}`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.metadata
 import logging
 from collections.abc import Callable
@@ -29,6 +28,12 @@ from hftlab.monitor.sources import Sources
 from hftlab.monitor.status import StatusPublisher
 
 log = logging.getLogger(__name__)
+
+
+def _report_failure(task: asyncio.Task) -> None:
+    # monitoring must not take the process down: a failed task is logged, the process carries on
+    if not task.cancelled() and task.exception() is not None:
+        log.error("monitoring task %s failed: %r", task.get_name(), task.exception(), exc_info=task.exception())
 
 
 def _version() -> str:
@@ -70,20 +75,23 @@ class ProcessMonitor:
         if self.exporter is not None:
             await self.exporter.start()
         self.guard.check()  # the first sample: memory and CPU are known from the first scrape on
-        self._tasks.append(asyncio.create_task(self.guard.run(), name=f"{self.component}-resource-guard"))
+        self._spawn(self.guard.run(), "resource-guard")
         if self._cache is not None:
             publisher = StatusPublisher(self._cache, self.component, self.sources, self.guard.stats,
                                         metrics_url=self.url, interval_s=self.config.interval_s)
-            self._tasks.append(asyncio.create_task(publisher.run(), name=f"{self.component}-status"))
+            self._spawn(publisher.run(), "status")
         return self
+
+    def _spawn(self, coro, name: str) -> None:
+        task = asyncio.create_task(coro, name=f"{self.component}-{name}")
+        task.add_done_callback(_report_failure)
+        self._tasks.append(task)
 
     async def close(self) -> None:
         tasks, self._tasks = self._tasks, []
         for t in tasks:
             t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.exporter is not None:
             await self.exporter.close()
 

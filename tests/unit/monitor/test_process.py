@@ -38,3 +38,23 @@ async def test_the_guard_task_stops_the_process_over_its_limit():
         assert mon.url == ""
         await asyncio.wait_for(stopped.wait(), 5)
     assert mon.guard.level is GuardLevel.STOPPING
+
+
+async def test_a_failing_sampler_is_logged_and_the_process_carries_on(caplog):
+    calls = []
+
+    def sample():
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError("psutil went away")
+        return ProcessSample(50, 0.5)
+
+    mon = ProcessMonitor(MonitorConfig(export=False, guard_interval_s=0.01), "collect", memory_limit_bytes=100,
+                         sample=sample)
+    async def logged():
+        while "monitoring task collect-resource-guard failed" not in caplog.text:
+            await asyncio.sleep(0.01)
+
+    async with mon:
+        await asyncio.wait_for(logged(), 10)
+    assert "psutil went away" in caplog.text
