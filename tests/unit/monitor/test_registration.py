@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections import Counter
-from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
