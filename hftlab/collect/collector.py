@@ -14,10 +14,9 @@ exchange clock (the newest `ts` of its book and ticker pushes) once it is `bar_g
 end, so bars keep coming when trading pauses (see hftlab.marketdata.bars). The cache's fields are
 `cache/schema.py`'s.
 
-Monitoring (pulled by hftlab.monitor): `stats` (CollectorStats), `latency` (`monitor.latency.FeedLatency`: venue time ->
-receive, receive -> handled, per event). `shed_raw()`
-stops recording raw frames (the resource guard's first step) and `request_stop(reason)` ends `run`
-cleanly, as a signal does.
+Monitoring (pulled by hftlab.monitor): `stats` (CollectorStats) and `latency` (`monitor.latency.FeedLatency`:
+venue time -> receive, receive -> handled). `shed_raw()` stops recording raw frames (the resource
+guard's first step) and `request_stop(reason)` ends `run` cleanly, as a signal does.
 """
 
 from __future__ import annotations
