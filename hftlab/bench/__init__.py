@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, str] = {
     "backtest": "vectorbt backtest over one million bars",
     "risk": "the RiskEngine's pre-trade check: approve and deny paths, p50/p99 per check",
     "orders": "orders on loopback (embedded simulator): place/cancel -> ack over WS and REST, manager intent -> frame",
+    "monitor": "what monitoring costs the tick path (with vs without, same run), observe() and one scrape",
 }
 
 _UNIT = re.compile(r"_(per_s|s|us|ms|ns|x|count|pct|bytes)$")

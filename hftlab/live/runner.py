@@ -410,7 +410,7 @@ class LiveRunner:
                  if m.top is None or not m.top.valid or (now_ns - m.top.recv_ns) / 1e6 > stale_ms]
         risk.set_condition(Condition.STALE_DATA, bool(stale), now_ns, f"stale or invalid book: {', '.join(stale)}")
         risk.set_condition(Condition.PRIVATE_DOWN, not self.s.venue.connected, now_ns, "the private stream is down")
-        headroom = self.s.manager.budget.headroom()
+        headroom = self.s.manager.budget.entry_headroom()
         risk.set_condition(Condition.BUDGET_LOW, headroom < risk.cfg.min_budget_headroom, now_ns,
                            f"rate-budget headroom {headroom:.0%}")
         last = self.s.manager.last_pass

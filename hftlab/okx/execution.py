@@ -32,6 +32,10 @@ What it offers the order manager (the OKX execution venue is built on it):
 What the client calls: `attach(conn)` when a private connection is ready (every later op goes to it),
 `detach(conn)` when one closes (every op sent on it fails with ConnectionError: its answer can no
 longer come), `on_answer(ev)` with every op answer and error event, `route(ev)` with every push.
+
+Monitoring (pulled, never pushed): `stats` counts ops and the items OKX refused by `sCode`
+(`rejects`); `latency` times each answered op by op name, from the request sent to its answer on this
+process's clock (`ack`), and by OKX's own gateway stamps, `outTime - inTime` (`gateway`).
 """
 
 from __future__ import annotations
@@ -40,13 +44,14 @@ import asyncio
 import itertools
 import logging
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
 
-from hftlab.core.metrics import Stats
+from hftlab.core.metrics import Histogram, Stats
 from hftlab.okx.connection import Connection
 from hftlab.okx.events import ErrorEvent, OpResponse, PrivatePush
 from hftlab.okx.rest import OkxRest, RestError
@@ -67,8 +72,17 @@ class ExecutionStats(Stats):
     ops_sent: int = 0
     ops_not_sent: int = 0  # refused before sending: the socket was not ready
     op_failures: int = 0  # ops sent that ended in ConnectionError or TimeoutError (outcome unknown)
+    rejects: Counter = field(default_factory=Counter)  # sCode (or the op's code when no item says) -> items refused
     reconciles: int = 0
     reconcile_failures: int = 0
+
+
+@dataclass(slots=True)
+class OpLatency:
+    """Seconds, by op name (`order`, `cancel-order`, ...)."""
+
+    ack: defaultdict[str, Histogram] = field(default_factory=lambda: defaultdict(Histogram))
+    gateway: defaultdict[str, Histogram] = field(default_factory=lambda: defaultdict(Histogram))
 
 
 class OrderChannel:
@@ -77,6 +91,7 @@ class OrderChannel:
         self.rest = rest
         self.reconcile_orders = reconcile_orders
         self.stats = ExecutionStats()
+        self.latency = OpLatency()
         self.open_orders: dict[str, dict] = {}  # ordId -> OKX record, as of the last reconciliation
         self._on_push = on_push
         self._on_open_orders = on_open_orders
@@ -109,6 +124,7 @@ class OrderChannel:
         if exp_time_ms is not None:
             req["expTime"] = str(exp_time_ms)
         try:
+            sent_ns = time.time_ns()
             try:
                 await conn.send(req)
             except websockets.exceptions.ConnectionClosed as e:
@@ -116,12 +132,24 @@ class OrderChannel:
             self.stats.ops_sent += 1
             if on_sent is not None:
                 on_sent(time.time_ns())
-            return await asyncio.wait_for(fut, timeout_s)
+            resp = await asyncio.wait_for(fut, timeout_s)
+            self._account(op, resp, sent_ns)
+            return resp
         except (ConnectionError, TimeoutError):
             self.stats.op_failures += 1
             raise
         finally:
             self._ops.pop(op_id, None)
+
+    def _account(self, op: str, resp: OpResponse, sent_ns: int) -> None:
+        self.latency.ack[op].observe(max(0, resp.recv_ns - sent_ns) * 1e-9)
+        if resp.in_time_us and resp.out_time_us:
+            self.latency.gateway[op].observe(max(0, resp.out_time_us - resp.in_time_us) * 1e-6)
+        refused = [d.get("sCode") for d in resp.data if d.get("sCode") not in (None, "", "0")]
+        if refused:
+            self.stats.rejects.update(refused)
+        elif resp.code != "0" and not resp.data:
+            self.stats.rejects[resp.code] += 1
 
     async def reconcile(self) -> list[dict] | None:
         try:

@@ -186,3 +186,24 @@ async def test_the_venue_takes_the_pushes_and_hears_losses_but_not_rollovers():
     push = PrivatePush("orders", {"channel": "orders", "instType": "ANY"}, [{"ordId": "1"}], 1)
     h.orders.route(push)
     assert pushes == [push] and h.pushes == []
+async def test_answered_ops_are_timed_by_op_and_refused_items_counted_by_scode():
+    import time
+
+    h = Harness(reconcile_orders=False)
+    conn = FakeConn()
+    h.orders.attach(conn)
+    task = asyncio.create_task(h.orders.send_op("batch-orders", [{"instIdCode": 1}, {"instIdCode": 1}]))
+    req = await sent_op(conn)
+    h.orders.on_answer(OpResponse(req["id"], "batch-orders", "2", "", [{"sCode": "0"}, {"sCode": "51008"}],
+                                  time.time_ns() + 40_000_000, 1_000_000, 1_250_000))
+    await task
+    task = asyncio.create_task(h.orders.send_op("cancel-order", [{"instIdCode": 1, "ordId": "7"}]))
+    req = await sent_op(conn, 2)
+    h.orders.on_answer(ErrorEvent("50011", "Rate limit reached", "c1", req["id"]))
+    await task
+    lat, stats = h.orders.latency, h.orders.stats
+    assert dict(stats.rejects) == {"51008": 1, "50011": 1}
+    assert lat.ack["batch-orders"].count == lat.ack["cancel-order"].count == 1
+    assert lat.ack["batch-orders"].sum >= 0.04, "request sent -> answer received"
+    assert lat.gateway["batch-orders"].sum == 0.25, "OKX's outTime - inTime"
+    assert "cancel-order" not in lat.gateway, "an error event carries no gateway stamps"
