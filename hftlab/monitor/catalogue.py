@@ -120,6 +120,18 @@ RECORDS: dict[str, dict[str, Export]] = {
         "reconciles": counter("hftlab_okx_order_reconciles_total", "Open-order reconciliations over REST"),
         "reconcile_failures": counter("hftlab_okx_order_reconcile_failures_total", "Open-order reconciliations failed"),
     },
+    "hftlab.okx.venue.VenueStats": {
+        "ws_ops": counter("hftlab_venue_ws_ops_total", "Writes sent as WebSocket ops"),
+        "rest_ops": counter("hftlab_venue_rest_ops_total", "Writes sent over REST"),
+        "rest_fallbacks": counter("hftlab_venue_rest_fallbacks_total",
+                                  "WebSocket ops that provably did not execute, sent again over REST"),
+        "ambiguous_items": counter("hftlab_venue_ambiguous_items_total", "Write items whose outcome is unknown"),
+        "local_refusals": counter("hftlab_venue_local_refusals_total",
+                                  "Write items refused before sending (an instrument the venue was not built with)"),
+        "unreadable": counter("hftlab_venue_unreadable_pushes_total", "Private push items that could not be read"),
+        "stream_drops": counter("hftlab_venue_stream_drops_total", "Private stream losses"),
+        "on_sent_errors": counter("hftlab_venue_on_sent_errors_total", "Send-stamp hook failures (logged)"),
+    },
     "hftlab.okx.execution.OpLatency": {
         "ack": histogram("hftlab_okx_op_ack_seconds", "Trading op sent -> its answer, by op", "op"),
         "gateway": histogram("hftlab_okx_gateway_seconds", "OKX gateway time of a trading op (outTime - inTime)", "op"),
