@@ -122,9 +122,13 @@ async def _session(cfg, settings, duration):
 
     _progress(f"venue {cfg.venue}, state in {cfg.state_dir}" + (f", {duration:g} s" if duration else ""))
     async with open_session(cfg, progress=_progress) as session:
+        from hftlab.monitor.resources import memory_limit_bytes
+
         runner = LiveRunner(session, risk_cfg=settings.risk, strategy_cfg=settings.strategy,
                             rule_cfg=settings.backtest, live_cfg=settings.live, horizon=settings.model.horizon,
-                            state_dir=cfg.state_dir, duration_s=duration, progress=_progress)
+                            state_dir=cfg.state_dir, duration_s=duration, progress=_progress,
+                            monitor_cfg=settings.monitor,
+                            memory_limit_bytes=memory_limit_bytes(settings.system.max_memory_usage))
         return await runner.run()
 
 

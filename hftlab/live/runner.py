@@ -42,12 +42,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hftlab.core.metrics import Histogram
 from hftlab.domain.instruments import InstrumentSpec, InstType
 from hftlab.domain.orders import ApprovedOrder, OrderIntent, OrdType, Side
 from hftlab.live.control import Control
 from hftlab.live.model import AliasFollower, LiveModel
 from hftlab.live.records import Records
+from hftlab.monitor.latency import FeedLatency, TickLatency
+from hftlab.okx.events import BookMsg, Ticker, Trade
 from hftlab.risk.checks import Denial, Exposure, Market
 from hftlab.risk.engine import Account, RiskEngine
 from hftlab.risk.state import Condition, StateFile, TradingState
@@ -93,7 +94,8 @@ class Counters:
 
 class LiveRunner:
     def __init__(self, session: Session, *, risk_cfg, strategy_cfg, rule_cfg, live_cfg, horizon: int,
-                 state_dir: Path, duration_s: float | None, progress: Callable[[str], None] | None = None):
+                 state_dir: Path, duration_s: float | None, progress: Callable[[str], None] | None = None,
+                 monitor_cfg=None, memory_limit_bytes: int | None = None):
         self.s = session
         self.strategy_cfg = strategy_cfg
         self.live_cfg = live_cfg
@@ -101,8 +103,13 @@ class LiveRunner:
         self.duration_s = duration_s
         self.progress = progress
         self.counters = Counters()
-        self.tick_to_order = Histogram()
+        self.tick = TickLatency()  # features, inference, decision, risk, tick-to-order (exported)
+        self.feed_latency = FeedLatency()
         self._t2o_us: list[float] = []
+        self.monitor_cfg = monitor_cfg
+        self.memory_limit_bytes = memory_limit_bytes
+        self.monitor = None
+        self._intents_stopped = False
         self.risk = session.risk or RiskEngine(risk_cfg, session.specs,
                                                state_file=StateFile(self.state_dir / "risk.json"))
         self.risk.on_state = self._on_state
@@ -186,6 +193,8 @@ class LiveRunner:
         loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self.kill(False, "SIGUSR1"), "live-kill"))
         info = await self.control.start()
         self._log(f"control endpoint {info.url} (hftlab kill --state-dir {self.state_dir})")
+        if self.monitor_cfg is not None:
+            await self._start_monitor()
         if self.s.follower is not None:
             self.s.follower._on_move = self._model_moved
             self._spawn(self.s.follower.run(), "live-alias")
@@ -207,6 +216,33 @@ class LiveRunner:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
         return await self.shutdown()
+
+    async def _start_monitor(self) -> None:
+        from hftlab.monitor.process import ProcessMonitor
+        from hftlab.monitor.registration import register_cache, register_market_data, register_trading
+
+        s = self.s
+        mon = ProcessMonitor(self.monitor_cfg, "live", cache=s.cache, memory_limit_bytes=self.memory_limit_bytes,
+                             on_stop_intents=self.stop_intents, on_stop=lambda: self.request_stop("memory guard"))
+        register_market_data(mon.sources, s.client, s.feed, list(s.specs), self.feed_latency)
+        if s.cache is not None:
+            register_cache(mon.sources, s.cache)
+        register_trading(mon.sources, s.manager, self.risk, snapshot=lambda: self._last_snapshot, ccy="USDT",
+                         pipelines=self.pipelines, model={"name": s.model.name or s.model.uri,
+                                                          "version": s.model.version or ""})
+        mon.sources.record(self.tick)
+        if hasattr(s.venue, "stats"):
+            mon.sources.record(s.venue.stats)
+        await mon.start()
+        self.monitor = mon
+        if mon.url:
+            self._log(f"metrics on {mon.url}")
+
+    def stop_intents(self) -> None:
+        """No new orders from here on (the memory guard's second step); cancels still go."""
+        if not self._intents_stopped:
+            self._intents_stopped = True
+            self._log("no new intents: the resource guard is shedding load")
 
     async def shutdown(self) -> dict:
         self._stopping = True
@@ -232,6 +268,8 @@ class LiveRunner:
         self.risk.flush()
         summary = await self.summary()
         await self.control.stop()
+        if self.monitor is not None:
+            await self.monitor.close()
         return summary
 
     def _log(self, msg: str) -> None:
@@ -262,6 +300,9 @@ class LiveRunner:
         """Apply one market event; True when it set an order on its way."""
         acted = False
         try:
+            kind = type(ev)
+            if kind is BookMsg or kind is Trade or kind is Ticker:
+                self.feed_latency.observe_event(ev, ev.ts_ms)
             update = self.s.feed.on_event(ev)
             for bar in update.bars:
                 if bar.timeframe == self.s.timeframe and bar.inst_id in self.pipelines:
@@ -284,9 +325,10 @@ class LiveRunner:
         top = self.s.feed.top(inst)
         d = pipe.on_bar(bar, top, time.time_ns())
         self.counters.decisions += 1
+        self.tick.observe_stages(d.stage_ns)
         for k in range(3):
             self.counters.stage_ns[k] += d.stage_ns[k]
-        if self._stopping or inst in self._busy:
+        if self._stopping or self._intents_stopped or inst in self._busy:
             return False
         position = self.s.manager.exposure(inst).position
         working = [v for v in self.s.manager.open_orders() if v.inst_id == inst]
@@ -320,7 +362,9 @@ class LiveRunner:
 
     async def _submit(self, intent: OrderIntent) -> None:
         self.counters.intents += 1
+        t0 = time.perf_counter_ns()
         verdict = self.risk.check(intent, self._markets(), self, self._account(), time.time_ns())
+        self.tick.risk.observe((time.perf_counter_ns() - t0) * 1e-9)
         if isinstance(verdict, Denial):
             log.debug("live: %s denied: %s", intent, verdict)
             return
@@ -343,7 +387,7 @@ class LiveRunner:
             created = view.created_ns
             if created:
                 us = (wall_ns - created) / 1e3
-                self.tick_to_order.observe(us / 1e6)
+                self.tick.tick_to_order.observe(us / 1e6)
                 self._t2o_us.append(us)
                 if self.records is not None:
                     self.records.latency(cl, view.inst_id, wall_ns, us)

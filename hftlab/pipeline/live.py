@@ -13,6 +13,7 @@ loop and signal handling, as from a terminal); its summary is the last stdout li
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,9 @@ from pathlib import Path
 LIVE_DIR = "live"
 
 
-def live_session(run_dir: Path | str, config: list[str] | None, duration_s: float, *, timeout_s: float | None = None,
-                 extra: list[str] | None = None) -> dict:
+def live_session(run_dir: Path | str, config: list[str] | None, duration_s: float, *, speed: float | None = None,
+                 timeout_s: float | None = None, extra: list[str] | None = None) -> dict:
+    """`speed`: the embedded simulator's market seconds per wall second (default venue.sim.speed)."""
     run_dir = Path(run_dir)
     state = run_dir / LIVE_DIR  # the embedded simulator is new each session: so is its state
     if (state / "journal.sqlite").exists():
@@ -32,7 +34,8 @@ def live_session(run_dir: Path | str, config: list[str] | None, duration_s: floa
     for c in config or []:
         cmd += ["--config", str(c)]
     cmd += list(extra or [])
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s or duration_s + 300)
+    env = {**os.environ, **({"HFTLAB__VENUE__SIM__SPEED": str(speed)} if speed else {})}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s or duration_s + 300)
     (run_dir / "live.log").write_text(proc.stderr)
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])

@@ -1,19 +1,18 @@
-"""A real Prometheus scrapes a real collector and simulator with the repository's scrape configuration;
-every dashboard panel's query and every alert rule's expression is evaluated through its HTTP API.
+"""A real Prometheus scrapes a real collector, live runner and simulator with the repository's scrape
+configuration; every dashboard panel's query and every alert rule's expression is evaluated through
+its HTTP API.
 
-One session for the module (about 30 s): `hftlab sim` and `hftlab collect` (pointed at that simulator)
-as a user runs them, each serving /metrics on a free port, and `prometheus` with a temporary copy of
-config/monitoring/prometheus.yml (the test's targets, 1 s scrapes) and the repository's alerts.yml.
+One session for the module (about 40 s): `hftlab sim`, `hftlab collect` and `hftlab live` (both pointed
+at that simulator; the runner trading a registered test model) as a user runs them, each serving
+/metrics on a free port, and `prometheus` with a temporary copy of config/monitoring/prometheus.yml
+(the test's targets, 1 s scrapes) and the repository's alerts.yml.
 
 What is checked:
 - `promtool check metrics` on /metrics scraped from the running collector and simulator;
 - every dashboard panel query returns series, and every hftlab metric it names is catalogued and
   declared by a scraped process (so an `or vector(0)` cannot hide a misspelt or missing metric);
 - every alert rule is evaluated by Prometheus without error, and its condition read as a value
-  (comparisons with `bool`) returns series: the rule watches metrics that exist;
-- what only the live runner exports is listed in PENDING_LIVE_PANELS / PENDING_LIVE_ALERTS. The list
-  must be exactly what this session cannot serve, and each entry runs against the live runner through
-  the `live_runner` fixture (LIVE RUNNER HOOK below), skipped with its reason until `hftlab live` exists.
+  (comparisons with `bool`) returns series: the rule watches metrics that exist.
 """
 
 from __future__ import annotations
@@ -44,34 +43,6 @@ MONITORING = REPO / "config" / "monitoring"
 DASHBOARD = MONITORING / "grafana" / "hftlab.json"
 RATE_INTERVAL = "30s"
 KNOWN_SERIES = {name for e in exports() for name in series_names(e)}
-
-# Panels and alerts about what only `hftlab live` exports (orders, risk, PnL, the tick path, trading ops).
-PENDING_LIVE_PANELS = {
-    "Tick path stages (p99)",
-    "Order path (p99)",
-    "OKX trading ops: ack and gateway time (p99)",
-    "Orders by state",
-    "Rejects by sCode",
-    "Risk denials by reason",
-    "Trading state",
-    "Rate budget headroom",
-    "Cancel-All-After heartbeat age",
-    "Reconciliation discrepancies",
-    "Signal accuracy (rolling window)",
-    "Model in use",
-    "Equity and high-water mark",
-    "PnL and fees",
-    "Drawdown and positions",
-}
-PENDING_LIVE_ALERTS = {
-    "HftlabPrivateSocketDown",
-    "HftlabReconciliationDiscrepancies",
-    "HftlabTradingNotActive",
-    "HftlabCancelAllAfterStale",
-    "HftlabRateBudgetLow",
-    "HftlabDrawdownBreaker",
-}
-
 
 # ----- the tools ------------------------------------------------------------------------------------
 def _tool(name: str) -> str:
@@ -134,9 +105,10 @@ class Lines:
             *done, self._partial = (self._partial + chunk).split(b"\n")
             self.lines += [ln.decode() for ln in done]
 
-    def until(self, marker: str, timeout: float) -> list[str]:
+    def until(self, marker: str | re.Pattern, timeout: float) -> list[str]:
         deadline = time.monotonic() + timeout
-        while not any(marker in ln for ln in self.lines):
+        found = marker.search if isinstance(marker, re.Pattern) else (lambda ln: marker in ln)
+        while not any(found(ln) for ln in self.lines):
             assert time.monotonic() < deadline and self.proc.poll() is None, "\n".join(self.lines)[-3000:]
             self.pump(0.5)
         return self.lines
@@ -149,7 +121,7 @@ def _url_in(lines: list[str], marker: str) -> str:
 
 # ----- the session ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def session(tmp_path_factory):
+def session(tmp_path_factory, sim_model):
     prometheus_bin, promtool = _tool("prometheus"), _tool("promtool")
     tmp = tmp_path_factory.mktemp("prometheus")
     env = {**os.environ, "HFTLAB__REDIS__DATA_DIR": str(tmp / "redis"), "HFTLAB__SYSTEM__LOG_LEVEL": "INFO",
@@ -175,12 +147,23 @@ def session(tmp_path_factory):
         collect_err = Lines(collect, collect.stderr)
         collect_metrics = _url_in(collect_err.until("metrics on", 60), "metrics on")
         collect_err.until("books valid 3/3", 60)
+        mlflow, version = sim_model
+        live = start("live", "--sim-url", rest, "--model", f"models:/hftlab-signal-sim/{version}", "--duration", "300",
+                     "--state-dir", str(tmp / "live"), "--json", "--no-redis",
+                     HFTLAB__MLFLOW__TRACKING_URI=mlflow.tracking_uri,
+                     HFTLAB__MLFLOW__ARTIFACT_LOCATION=mlflow.artifact_location,
+                     HFTLAB__MLFLOW__EXPERIMENT=mlflow.experiment, HFTLAB__BACKTEST__THRESHOLD="0.2",
+                     HFTLAB__STRATEGY__SIZING__MODE="fixed", HFTLAB__STRATEGY__SIZING__NOTIONAL_USD="300",
+                     HFTLAB__LIVE__PROGRESS_INTERVAL_S="1")
+        live_err = Lines(live, live.stderr)
+        live_metrics = _url_in(live_err.until("metrics on", 90), "metrics on")
+        live_err.until(re.compile(r"orders [1-9][0-9]* sent"), 90)  # it has traded: the order path's series exist
 
         config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
         config["global"].update(scrape_interval="1s", scrape_timeout="1s", evaluation_interval="1s")
         config["rule_files"] = [str(MONITORING / f) for f in config["rule_files"]]
         (job,) = config["scrape_configs"]
-        targets = {"collect": collect_metrics, "sim": sim_metrics}
+        targets = {"collect": collect_metrics, "sim": sim_metrics, "live": live_metrics}
         job["static_configs"] = [{"targets": [urllib.parse.urlsplit(u).netloc], "labels": {"component": c}}
                                  for c, u in targets.items()]
         conf = tmp / "prometheus.yml"
@@ -199,7 +182,7 @@ def session(tmp_path_factory):
                 return False
 
         _wait(ready, 60, "Prometheus to be ready")
-        _wait(lambda: len([r for r in api.query('up{job="hftlab"} == 1')]) == 2, 60, "both targets up")
+        _wait(lambda: len([r for r in api.query('up{job="hftlab"} == 1')]) == 3, 60, "every target up")
         # enough scrapes for rate() over RATE_INTERVAL to have points, and every rule evaluated
         _wait(lambda: api.query('count_over_time(hftlab_collect_events_total[1m]) >= 12'), 60, "12 scrapes")
         _wait(lambda: all(r.get("lastEvaluation", "").startswith("2") and not r["lastEvaluation"].startswith("0001")
@@ -213,6 +196,12 @@ def session(tmp_path_factory):
         stdout, stderr = collect.communicate(timeout=60)
         assert collect.returncode == 0, stderr.decode()[-3000:]
         assert json.loads(stdout)["stopped_by"] == "signal"
+        live.send_signal(signal.SIGTERM)
+        os.set_blocking(live.stdout.fileno(), True)
+        os.set_blocking(live.stderr.fileno(), True)
+        stdout, stderr = live.communicate(timeout=60)
+        assert live.returncode == 0, stderr.decode()[-3000:]
+        assert json.loads(stdout.decode().strip().splitlines()[-1])["duplicate_orders"] == 0
     finally:
         for p in [*procs, prom]:
             if p is not None and p.poll() is None:
@@ -285,14 +274,13 @@ def test_promtool_check_metrics_passes_on_a_running_collector_and_simulator(sess
             f"{component}: {proc.stdout}{proc.stderr}"
     assert "hftlab_okx_events_total" in session["scrapes"]["collect"]
     assert "hftlab_sim_frames_sent_total" in session["scrapes"]["sim"]
+    assert "hftlab_tick_to_order_seconds" in session["scrapes"]["live"]
 
 
 def test_every_metric_the_dashboard_and_rules_name_is_catalogued():
     named = {m for p in _panels() for t in p["targets"] for m in _metrics_in(t["expr"])}
     named |= {m for r in _alerts() for m in _metrics_in(r["expr"])}
     assert named - KNOWN_SERIES == set(), "not in hftlab/monitor/catalogue.py"
-    assert {p["title"] for p in _panels()} >= PENDING_LIVE_PANELS
-    assert {r["alert"] for r in _alerts()} >= PENDING_LIVE_ALERTS
 
 
 def _serves(session, exprs: list[str]) -> bool:
@@ -303,8 +291,7 @@ def _serves(session, exprs: list[str]) -> bool:
 
 def test_every_dashboard_panel_returns_series(session):
     failing = {p["title"] for p in _panels() if not _serves(session, [_expr(t) for t in p["targets"]])}
-    assert failing - PENDING_LIVE_PANELS == set(), "panels without series (not live-only)"
-    assert PENDING_LIVE_PANELS - failing == set(), "served now: no longer pending live"
+    assert failing == set(), "panels without series"
 
 
 def test_every_alert_rule_evaluates_and_watches_series(session):
@@ -313,34 +300,6 @@ def test_every_alert_rule_evaluates_and_watches_series(session):
     assert set(rules) == {r["alert"] for r in _alerts()}
     assert {n: r["health"] for n, r in rules.items() if r["health"] != "ok"} == {}
     failing = {r["alert"] for r in _alerts() if not _serves(session, [as_value(r["expr"])])}
-    assert failing - PENDING_LIVE_ALERTS == set(), "alerts watching nothing (not live-only)"
-    assert PENDING_LIVE_ALERTS - failing == set(), "served now: no longer pending live"
+    assert failing == set(), "alerts watching nothing"
     firing = [a["labels"]["alertname"] for a in api.api("alerts")["data"]["alerts"] if a["state"] == "firing"]
-    assert firing == [], "a healthy collector and simulator raise no alert"
-
-
-# ----- LIVE RUNNER HOOK ------------------------------------------------------------------------------
-@pytest.fixture
-def live_runner():
-    """Once `hftlab live` exists: start it against the simulator (as `session` starts the collector),
-    add its /metrics to the Prometheus targets (component live) and return the same dict as `session`.
-    The checks below then run every pending-live panel and alert against it; `promtool check metrics`
-    runs on its scrape."""
-    pytest.skip("pending live: hftlab live (the live runner) does not exist yet; implement the live_runner "
-                "fixture in tests/integration/test_monitor_prometheus.py")
-
-
-def test_promtool_check_metrics_passes_on_the_live_runner(live_runner):
-    test_promtool_check_metrics_passes_on_a_running_collector_and_simulator(live_runner)
-
-
-@pytest.mark.parametrize("title", sorted(PENDING_LIVE_PANELS))
-def test_pending_live_panel_returns_series(live_runner, title):
-    (panel,) = [p for p in _panels() if p["title"] == title]
-    assert _serves(live_runner, [_expr(t) for t in panel["targets"]])
-
-
-@pytest.mark.parametrize("alert", sorted(PENDING_LIVE_ALERTS))
-def test_pending_live_alert_watches_series(live_runner, alert):
-    (rule,) = [r for r in _alerts() if r["alert"] == alert]
-    assert _serves(live_runner, [as_value(rule["expr"])])
+    assert firing == [], "a healthy collector, live runner and simulator raise no alert"
