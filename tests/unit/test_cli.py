@@ -30,7 +30,8 @@ def test_every_registered_command_builds_its_parser():
             parser, _module = build_parser(name)
         except ModuleNotFoundError as e:  # a subsystem still missing must say so, not crash oddly
             raise AssertionError(f"command {name!r} is registered but its module is missing: {e}") from None
-        assert parser.format_help()
+        text = parser.format_help()
+        assert all(opt in text for opt in ("--config", "--log-level", "--log-json")), name
 
 
 def test_python_dash_m_and_bench_json():
