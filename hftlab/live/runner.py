@@ -35,7 +35,7 @@ import logging
 import math
 import signal
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,6 +44,7 @@ from typing import Any
 
 from hftlab.domain.instruments import InstrumentSpec, InstType
 from hftlab.domain.orders import ApprovedOrder, OrderIntent, OrdType, Side
+from hftlab.domain.venue import WriteOutcome
 from hftlab.live.control import Control
 from hftlab.live.model import AliasFollower, LiveModel
 from hftlab.live.records import Records
@@ -58,6 +59,7 @@ from hftlab.strategy.signal import SignalPipeline
 log = logging.getLogger("hftlab.live")
 ZERO = Decimal(0)
 CONSUME_BATCH = 1000
+T2O_KEPT = 100_000  # tick-to-order samples kept for the summary (the histogram counts every one)
 
 
 @dataclass
@@ -105,7 +107,7 @@ class LiveRunner:
         self.counters = Counters()
         self.tick = TickLatency()  # features, inference, decision, risk, tick-to-order (exported)
         self.feed_latency = FeedLatency()
-        self._t2o_us: list[float] = []
+        self._t2o_us: deque[float] = deque(maxlen=T2O_KEPT)  # the summary's exact quantiles (recent orders)
         self.monitor_cfg = monitor_cfg
         self.memory_limit_bytes = memory_limit_bytes
         self.monitor = None
@@ -374,7 +376,7 @@ class LiveRunner:
             self.risk.release(verdict)
         if ticket.sent:
             self.counters.submitted += 1
-            self.counters.accepted += ticket.outcome.value == "accepted"
+            self.counters.accepted += ticket.outcome is WriteOutcome.ACCEPTED
         else:
             self.counters.local_refusals[ticket.refusal.value] += 1
 
