@@ -22,19 +22,27 @@ from hftlab.commands.common import add_common, load_settings
 def add_arguments(p) -> None:
     add_common(p)
     p.add_argument("--venue", choices=["sim", "okx-demo", "okx-live"], help="whose runner (default venue.name)")
-    p.add_argument("--state-dir", type=Path, metavar="DIR", help="the runner's state directory "
-                                                                 "(default <execution.state_dir>/<venue>)")
+    p.add_argument("--state-dir", type=Path, metavar="DIR", help="the runner's state directory (default: the one "
+                                                                 "runner running under execution.state_dir)")
     p.add_argument("--flatten", action="store_true", help="also close every position (reduce-only market orders)")
     p.add_argument("--sim-url", metavar="URL", help="without a running runner: the simulator to cancel at")
 
 
 def run(args) -> int:
     from hftlab.core.config import repo_path
-    from hftlab.live.control import read_runner, request
+    from hftlab.live.control import read_runner, request, running_runners
 
     settings = load_settings(args, {"HFTLAB__VENUE__NAME": args.venue} if args.venue else None)
-    state_dir = args.state_dir.resolve() if args.state_dir else repo_path(settings.execution.state_dir) / settings.venue.name
-    info = read_runner(state_dir)
+    if args.state_dir:
+        state_dir = args.state_dir.resolve()
+        info = read_runner(state_dir)
+    else:  # the one runner running under the execution state directory, whichever session it is
+        found = running_runners(repo_path(settings.execution.state_dir))
+        if len(found) > 1:
+            print("hftlab kill: several runners are running; name one with --state-dir:\n  "
+                  + "\n  ".join(f"{d} (pid {i.pid}, {i.venue})" for d, i in found), file=sys.stderr)
+            return 2
+        state_dir, info = found[0] if found else (repo_path(settings.execution.state_dir) / settings.venue.name, None)
     if info is not None:
         try:
             doc = asyncio.run(request(info, "POST", "/kill", {"flatten": args.flatten}))

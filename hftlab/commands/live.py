@@ -13,8 +13,11 @@ lines every few seconds on stderr; SIGINT/SIGTERM (or --duration) stop new order
 JSON object as the last line of stdout). `hftlab kill` (or SIGUSR1) halts a running runner.
 
 State (the order journal, the risk state with HALTED and the high-water mark, the records) lives in
---state-dir, default `<execution.state_dir>/<venue>`: one directory per account. A HALTED latch
-survives restarts; `--reset-halt` clears it (a person's decision) and exits.
+--state-dir, default `<execution.state_dir>/<venue>`: one directory per account, so a restart
+recovers its orders and a HALTED latch survives it (`--reset-halt` clears it, a person's decision,
+and exits). The embedded simulator is born and dies with its session, and so is its account: its
+default state directory is new each session (`<execution.state_dir>/sim-embedded/<time>`); trade a
+running `hftlab sim` (--sim-url) for a venue that outlives the runner.
 
 Exit codes: 0 the session ran; 1 the venue could not be reached or failed during the run; 2 bad
 usage: okx-live without --live or without credentials, no model it may trade, invalid config.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 from hftlab.commands.common import add_common, load_settings
@@ -56,8 +60,14 @@ def run(args) -> int:
 
     settings = load_settings(args, {"HFTLAB__VENUE__NAME": args.venue} if args.venue else None)
     venue = settings.venue.name
-    state_dir = (args.state_dir.resolve() if args.state_dir
-                 else repo_path(settings.execution.state_dir) / venue)
+    embedded = venue == "sim" and not args.sim_url
+    if args.state_dir:
+        state_dir = args.state_dir.resolve()
+    elif embedded:  # the embedded simulator is born and dies with this session: so is its account
+        state_dir = repo_path(settings.execution.state_dir) / "sim-embedded" / time.strftime("%Y%m%dT%H%M%SZ",
+                                                                                            time.gmtime())
+    else:  # one directory per account: the journal and the HALTED latch outlive the runner
+        state_dir = repo_path(settings.execution.state_dir) / venue
     if args.reset_halt:
         return _reset_halt(settings, state_dir)
     try:

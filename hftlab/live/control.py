@@ -57,6 +57,16 @@ def read_runner(state_dir: Path) -> RunnerInfo | None:
     return info if info.alive() else None
 
 
+def running_runners(root: Path) -> list[tuple[Path, RunnerInfo]]:
+    """Every live runner whose state directory is under `root` (each owns one)."""
+    out = []
+    for f in sorted(Path(root).rglob(RUNNER_FILE)) if Path(root).is_dir() else []:
+        info = read_runner(f.parent)
+        if info is not None:
+            out.append((f.parent, info))
+    return out
+
+
 class Control:
     def __init__(self, host: str, port: int, state_dir: Path, venue: str, *,
                  on_kill: Callable[[bool, str], Awaitable[dict]], status: Callable[[], dict]):

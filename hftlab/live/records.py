@@ -1,6 +1,6 @@
 """The live session's own record, in Parquet: fills, order states and the equity curve.
 
-    <state_dir>/records/<table>/part-<session>-NNNNN.parquet      table: fills | orders | equity
+    <state_dir>/records/<table>/part-<session>-NNNNN.parquet      table: fills | orders | equity | latency
 
 Rows are buffered in memory (an append is O(1) on the event loop) and written by `flush()` off the
 loop (a thread), every `flush_interval_s` by the runner and at close: a file per flush, so a hard kill
@@ -30,6 +30,9 @@ TABLES = {
     "equity": pa.schema([("ts_ms", pa.int64()), ("equity", pa.float64()), ("realised", pa.float64()),
                          ("unrealised", pa.float64()), ("fees", pa.float64()), ("funding", pa.float64()),
                          ("high_water", pa.float64()), ("drawdown_pct", pa.float64()), ("state", pa.string())]),
+    # tick-to-order per new order: the triggering frame's receive time to the order frame leaving
+    "latency": pa.schema([("sent_ns", pa.int64()), ("cl_ord_id", pa.string()), ("inst_id", pa.string()),
+                          ("tick_to_order_us", pa.float64())]),
 }
 
 
@@ -61,6 +64,10 @@ class Records:
                                      "fees": float(snap.fees), "funding": float(snap.funding),
                                      "high_water": float(snap.high_water),
                                      "drawdown_pct": float(snap.drawdown_pct), "state": state})
+
+    def latency(self, cl_ord_id: str, inst_id: str, sent_ns: int, us: float) -> None:
+        self._rows["latency"].append({"sent_ns": sent_ns, "cl_ord_id": cl_ord_id, "inst_id": inst_id,
+                                      "tick_to_order_us": us})
 
     @property
     def pending(self) -> int:

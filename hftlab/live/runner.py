@@ -122,7 +122,7 @@ class LiveRunner:
         self._last_snapshot = None
         self.records = Records(self.state_dir / "records") if live_cfg.record else None
         self._seen_orders: dict[str, tuple] = {}
-        self._fills_recorded = 0
+        self._fills_recorded = len(session.manager.portfolio.ledger)  # earlier sessions recorded theirs
         self.control = Control(live_cfg.control_host, live_cfg.control_port, self.state_dir, session.venue_name,
                                on_kill=self.kill, status=self.status)
         self.started = time.monotonic()
@@ -332,6 +332,8 @@ class LiveRunner:
                 us = (wall_ns - created) / 1e3
                 self.tick_to_order.observe(us / 1e6)
                 self._t2o_us.append(us)
+                if self.records is not None:
+                    self.records.latency(cl, view.inst_id, wall_ns, us)
 
     # ----- model switching ----------------------------------------------------------------------------
     def _model_moved(self, model: LiveModel) -> None:
