@@ -96,41 +96,12 @@ def load_book_frames(recording: Path, channel: str) -> list[str]:
     return frames
 
 
-class _Recorder:
-    """Stands for a subscriber session on the simulator's hub: it keeps what is published to it."""
-
-    def __init__(self) -> None:
-        self.md_keys: set[tuple[str, str]] = set()
-        self.frames: list[bytes] = []
-
-    def send(self, payload: bytes, md: bool = False) -> None:
-        self.frames.append(payload)
-
-
 def record_books400(seed: int, seconds: float) -> list[str]:
     """The simulator's `books` frames for its default instruments over `seconds` of market time:
-    each book's snapshot, then every update, exactly as `hftlab sim` publishes them (same seed, same
-    frames: the exchange core is deterministic and no wall clock enters)."""
-    from hftlab.sim.exchange import SimExchange
-    from hftlab.sim.faults import FaultInjector
-    from hftlab.sim.feeds import MarketFeeds
-    from hftlab.sim.hub import Hub, SimStats
+    each book's snapshot, then every update, exactly as `hftlab sim` publishes them."""
+    from hftlab.bench.recording import record
 
-    start_ms = 1_785_000_000_000
-    exchange = SimExchange(seed=seed, start_ms=start_ms)
-    faults = FaultInjector(seed=seed)
-    hub = Hub(SimStats(), faults)
-    feeds = MarketFeeds(exchange, hub, faults, seed=seed, keepalive_s=1e9)
-    sub = _Recorder()
-    for inst in exchange.instruments:
-        hub.add(("books", inst), sub)
-        sub.frames.append(feeds.books_snapshot(inst))
-    step = 100
-    for k in range(1, int(seconds * 1000 / step) + 1):
-        t = start_ms + k * step
-        exchange.advance_to(t)
-        feeds.step(t)
-    return [f.decode() for f in sub.frames]
+    return record(seed, seconds, ("books",))
 
 
 def frames_for(fmt: str, data_dir: Path, seed: int, sim_seconds: float) -> list[str]:
