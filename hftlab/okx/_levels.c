@@ -55,35 +55,45 @@ typedef struct {
 
 /* ---- numbers ------------------------------------------------------------------------------ */
 
-/* 1 and *out set: s is a plain decimal ([0-9]*.?[0-9]*, a digit somewhere) that the fast path
-   converts exactly; 0: let float() decide. */
-static int simple_decimal(const char *s, Py_ssize_t n, double *out) {
+/* 1 and *out set: s is a plain decimal ([0-9]*.?[0-9]*, a digit somewhere) of at most 19 digits
+   that the fast path converts exactly; 0: let float() decide. */
+static inline int simple_decimal(const char *s, Py_ssize_t n, double *out) {
+    if (n == 0 || n > 20) return 0; /* 20: 19 digits and a point; longer is float()'s */
+    const char *p = s, *end = s + n;
     uint64_t m = 0;
-    int sig = 0, frac = 0, seen_dot = 0, any = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= '0' && c <= '9') {
-            any = 1;
-            if (m == 0 && c == '0') {
-                if (seen_dot) frac++;
-                continue;
-            }
-            if (++sig > 19) return 0;
-            m = m * 10 + (c - '0');
-            if (seen_dot) frac++;
-        } else if (c == '.' && !seen_dot) {
-            seen_dot = 1;
-        } else {
-            return 0;
-        }
+    unsigned d;
+    while (p < end && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+        m = m * 10 + d;
+        p++;
     }
-    if (!any || frac > 22 || m > (1ULL << 53)) return 0;
+    Py_ssize_t digits = p - s, frac = 0;
+    if (p < end) {
+        if (*p != '.') return 0;
+        const char *f = ++p;
+        while (p < end && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+            m = m * 10 + d;
+            p++;
+        }
+        if (p != end) return 0;
+        frac = p - f;
+        digits += frac;
+    }
+    if (digits == 0 || digits > 19 || frac > 22 || m > (1ULL << 53)) return 0;
     *out = (double)m / POW10[frac];
     return 1;
 }
 
+/* The UTF-8 bytes of a str: pure ASCII (what OKX sends) is read in place. */
+static inline const char *utf8(PyObject *o, Py_ssize_t *n) {
+    if (PyUnicode_IS_COMPACT_ASCII(o)) {
+        *n = PyUnicode_GET_LENGTH(o);
+        return (const char *)PyUnicode_DATA(o);
+    }
+    return PyUnicode_AsUTF8AndSize(o, n);
+}
+
 /* For a plain decimal ([0-9]*.?[0-9]*, a digit somewhere): 1 if it is zero, 0 if not; -1: not plain. */
-static int plain_zero(const char *s, Py_ssize_t n) {
+static inline int plain_zero(const char *s, Py_ssize_t n) {
     int nonzero = 0, seen_dot = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -98,7 +108,7 @@ static int plain_zero(const char *s, Py_ssize_t n) {
 }
 
 /* float(obj) for a str; -1 and an exception on failure. */
-static int to_double(PyObject *obj, const char *s, Py_ssize_t n, double *out) {
+static inline int to_double(PyObject *obj, const char *s, Py_ssize_t n, double *out) {
     if (simple_decimal(s, n, out)) return 0;
     PyObject *f = PyFloat_FromString(obj);
     if (f == NULL) return -1;
@@ -108,7 +118,7 @@ static int to_double(PyObject *obj, const char *s, Py_ssize_t n, double *out) {
 }
 
 /* px and sz of one level: the first two items, str both, else TypeError. */
-static int level_items(PyObject *lv, PyObject **px, PyObject **sz) {
+static inline int level_items(PyObject *lv, PyObject **px, PyObject **sz) {
     if (PyList_CheckExact(lv)) {
         if (PyList_GET_SIZE(lv) < 2) goto short_level;
         *px = PyList_GET_ITEM(lv, 0);
@@ -132,11 +142,11 @@ short_level:
 }
 
 /* key and delete flag of one level, with levels.py's checks in its order. */
-static int read_level(PyObject *lv, double sign, double *key, int *del) {
+static inline int read_level(PyObject *lv, double sign, double *key, int *del) {
     PyObject *px, *sz;
     if (level_items(lv, &px, &sz) < 0) return -1;
     Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(px, &n);
+    const char *s = utf8(px, &n);
     if (s == NULL) return -1;
     double k;
     if (to_double(px, s, n, &k) < 0) return -1;
@@ -146,7 +156,7 @@ static int read_level(PyObject *lv, double sign, double *key, int *del) {
         return -1;
     }
     *key = k;
-    s = PyUnicode_AsUTF8AndSize(sz, &n);
+    s = utf8(sz, &n);
     if (s == NULL) return -1;
     if (n == 0) {
         PyErr_SetString(PyExc_IndexError, "string index out of range");
@@ -522,9 +532,9 @@ static int append_part(char **buf, Py_ssize_t *len, Py_ssize_t *cap, PyObject *l
     Py_ssize_t n;
     const char *s;
     if (*len > 0 && append(buf, len, cap, ":", 1) < 0) return -1;
-    if ((s = PyUnicode_AsUTF8AndSize(px, &n)) == NULL || append(buf, len, cap, s, n) < 0) return -1;
+    if ((s = utf8(px, &n)) == NULL || append(buf, len, cap, s, n) < 0) return -1;
     if (append(buf, len, cap, ":", 1) < 0) return -1;
-    if ((s = PyUnicode_AsUTF8AndSize(sz, &n)) == NULL || append(buf, len, cap, s, n) < 0) return -1;
+    if ((s = utf8(sz, &n)) == NULL || append(buf, len, cap, s, n) < 0) return -1;
     return 0;
 }
 
