@@ -1,21 +1,26 @@
 /* hftlab.okx._levels: the compiled form of hftlab/okx/levels.py (one side of an OKX book).
 
-   levels.py is the definition: this file does exactly what its `PyLevels`, `py_checksum_text` and
+   levels.py is the definition: this file does what its `PyLevels`, `py_checksum_text` and
    `py_first_bad_level` do (tests/unit/okx/test_levels.py holds the two equal, level by level), only
    without a Python bytecode per level. Why C: a 400-level `books` update carries ~90 levels, and
    any Python loop over them (float(), a dict operation, a bisect) costs more than orjson.loads of
    the whole frame (hftlab bench feed).
 
-   A side is an array of (key, level) sorted ascending by key, where key = sign * float(price)
-   (bids negated, so both sides run best first) and level is the list OKX sent, referenced, never
-   copied: prices and sizes stay the exact strings received. An update whose keys ascend (OKX sends
-   each side best first) is merged into the array in one pass; any other is applied level by level
-   (binary search and memmove), with the same result.
+   A side is an array of (key, slot) sorted ascending by key, where key = sign * float(price) (bids
+   negated, so both sides run best first). A slot holds one level as the exact UTF-8 bytes of its
+   strings (price, size, and the rest: `[px, sz, "0", numOrders]`), so the checksum reads prices and
+   sizes exactly as received, and the frame's own objects die with the frame: a book that kept
+   them would free them frames later, from cold memory, which on four 400-level books cost more than
+   everything else the book does (hftlab bench feed). Reading a level builds its list again, equal to
+   the one received. A level that is not a list of at most MAX_ITEMS strings fitting INLINE bytes is
+   kept as the object itself. An update whose keys ascend (OKX sends each side best first) is merged
+   into the array in one pass; any other is applied level by level (binary search and memmove), with
+   the same result. Every level of an update or snapshot is read and checked before the side changes,
+   so a bad level leaves it as it was.
 
-   Keys are parsed exactly as float() does: a plain decimal of at most 19 significant digits and
-   at most 22 fraction digits is m / 10^e with both operands exact doubles, one correctly rounded
-   division, i.e. the correctly rounded value float() returns; anything else goes to
-   PyFloat_FromString itself. */
+   Keys are parsed exactly as float() does: a plain decimal of at most 19 digits and at most 22
+   fraction digits is m / 10^e with both operands exact doubles, one correctly rounded division,
+   i.e. the correctly rounded value float() returns; anything else goes to PyFloat_FromString. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -25,13 +30,22 @@
 
 #define DEPTH 25
 #define MERGE_MIN 4 /* updates with fewer levels are applied one by one */
+#define MAX_ITEMS 4
+#define INLINE 51 /* bytes of strings a slot holds: a slot is one 64-byte cache line */
 
 static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 typedef struct {
+    PyObject *boxed; /* the level itself when it is not kept as bytes (strong reference), else NULL */
+    uint8_t n;       /* items */
+    uint8_t len[MAX_ITEMS];
+    char data[INLINE];
+} Slot;
+
+typedef struct {
     double key;
-    PyObject *level; /* strong reference */
+    uint32_t slot;
 } Entry;
 
 typedef struct {
@@ -43,14 +57,17 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     double sign;
-    Entry *e;
+    Entry *e; /* sorted ascending by key */
     Py_ssize_t n, cap;
     Entry *spare; /* the merge target, swapped with e */
     Py_ssize_t spare_cap;
+    Slot *slots; /* the pool the entries point into */
+    uint32_t *free; /* unused slots */
+    Py_ssize_t n_slots, n_free;
     Change *chg; /* per-update scratch */
     Py_ssize_t chg_cap;
-    PyObject **park; /* levels an update replaced or deleted, released at its end */
-    Py_ssize_t park_cap;
+    PyObject **park; /* boxed levels an update dropped, released once the side is consistent */
+    Py_ssize_t n_park, park_cap;
 } Levels;
 
 /* ---- numbers ------------------------------------------------------------------------------ */
@@ -175,13 +192,13 @@ static inline int read_level(PyObject *lv, double sign, double *key, int *del) {
     return 0;
 }
 
-/* ---- storage ------------------------------------------------------------------------------ */
+/* ---- slots --------------------------------------------------------------------------------- */
 
-static int reserve(Entry **buf, Py_ssize_t *cap, Py_ssize_t need) {
+static int grow(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t item) {
     if (need <= *cap) return 0;
     Py_ssize_t c = *cap ? *cap : 64;
     while (c < need) c *= 2;
-    Entry *p = PyMem_Realloc(*buf, (size_t)c * sizeof(Entry));
+    void *p = PyMem_Realloc(*buf, (size_t)c * item);
     if (p == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -191,11 +208,81 @@ static int reserve(Entry **buf, Py_ssize_t *cap, Py_ssize_t need) {
     return 0;
 }
 
-static void drop_entries(Entry *e, Py_ssize_t n) {
-    for (Py_ssize_t i = 0; i < n; i++) Py_DECREF(e[i].level);
+/* Room for `k` more slots and `k` parked objects, so that nothing after can fail. */
+static int reserve_slots(Levels *self, Py_ssize_t k) {
+    Py_ssize_t need = self->n_slots - self->n_free + k, cap = self->n_slots;
+    if (need > cap) {
+        Py_ssize_t old = self->n_slots, fcap = old;
+        if (grow((void **)&self->slots, &cap, need, sizeof(Slot)) < 0) return -1;
+        if (grow((void **)&self->free, &fcap, cap, sizeof(uint32_t)) < 0) return -1;
+        for (Py_ssize_t i = cap - 1; i >= old; i--) self->free[self->n_free++] = (uint32_t)i;
+        self->n_slots = cap;
+    }
+    return grow((void **)&self->park, &self->park_cap, self->n_park + k, sizeof(PyObject *));
 }
 
-/* first index whose key >= k */
+/* The level into slot s (room was reserved; levels were checked by read_level). */
+static void slot_set(Slot *s, PyObject *lv) {
+    s->boxed = NULL;
+    if (PyList_CheckExact(lv) && PyList_GET_SIZE(lv) <= MAX_ITEMS) {
+        Py_ssize_t k = PyList_GET_SIZE(lv), used = 0, i;
+        for (i = 0; i < k; i++) {
+            PyObject *item = PyList_GET_ITEM(lv, i);
+            if (!PyUnicode_CheckExact(item) || !PyUnicode_IS_COMPACT_ASCII(item)) break;
+            Py_ssize_t n = PyUnicode_GET_LENGTH(item);
+            if (used + n > INLINE) break;
+            memcpy(s->data + used, PyUnicode_DATA(item), (size_t)n);
+            s->len[i] = (uint8_t)n;
+            used += n;
+        }
+        if (i == k) {
+            s->n = (uint8_t)k;
+            return;
+        }
+    }
+    s->boxed = Py_NewRef(lv);
+}
+
+static uint32_t slot_new(Levels *self, PyObject *lv) {
+    uint32_t i = self->free[--self->n_free];
+    slot_set(&self->slots[i], lv);
+    return i;
+}
+
+/* Give slot i back; a boxed level is parked (released by unpark once the side is consistent). */
+static void slot_drop(Levels *self, uint32_t i) {
+    Slot *s = &self->slots[i];
+    if (s->boxed != NULL) {
+        self->park[self->n_park++] = s->boxed;
+        s->boxed = NULL;
+    }
+    self->free[self->n_free++] = i;
+}
+
+static void unpark(Levels *self) {
+    Py_ssize_t n = self->n_park;
+    self->n_park = 0;
+    for (Py_ssize_t i = 0; i < n; i++) Py_DECREF(self->park[i]);
+}
+
+/* The level as a list equal to the one received (the object itself when boxed). */
+static PyObject *slot_level(const Slot *s) {
+    if (s->boxed != NULL) return Py_NewRef(s->boxed);
+    PyObject *out = PyList_New(s->n);
+    if (out == NULL) return NULL;
+    const char *p = s->data;
+    for (int i = 0; i < s->n; i++) {
+        PyObject *item = PyUnicode_FromStringAndSize(p, s->len[i]);
+        if (item == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, item);
+        p += s->len[i];
+    }
+    return out;
+}
+
 static Py_ssize_t lower_bound(const Entry *e, Py_ssize_t n, double k) {
     Py_ssize_t lo = 0, hi = n;
     while (lo < hi) {
@@ -208,6 +295,8 @@ static Py_ssize_t lower_bound(const Entry *e, Py_ssize_t n, double k) {
     return lo;
 }
 
+/* ---- the type ------------------------------------------------------------------------------ */
+
 static int Levels_init(Levels *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"sign", NULL};
     double sign;
@@ -216,10 +305,25 @@ static int Levels_init(Levels *self, PyObject *args, PyObject *kwds) {
     return 0;
 }
 
-static void Levels_clear_entries(Levels *self) {
-    Py_ssize_t n = self->n;
+/* Every level dropped (boxed ones parked; the caller unparks). */
+static void drop_all(Levels *self) {
+    for (Py_ssize_t i = 0; i < self->n; i++) slot_drop(self, self->e[i].slot);
     self->n = 0;
-    drop_entries(self->e, n);
+}
+
+static void Levels_clear_entries(Levels *self) {
+    if (grow((void **)&self->park, &self->park_cap, self->n_park + self->n, sizeof(PyObject *)) < 0) {
+        PyErr_Clear(); /* no room to park: release each boxed level at once */
+        for (Py_ssize_t i = 0; i < self->n; i++) {
+            Slot *s = &self->slots[self->e[i].slot];
+            self->free[self->n_free++] = self->e[i].slot;
+            Py_CLEAR(s->boxed);
+        }
+        self->n = 0;
+        return;
+    }
+    drop_all(self);
+    unpark(self);
 }
 
 static int Levels_tp_clear(Levels *self) {
@@ -228,7 +332,7 @@ static int Levels_tp_clear(Levels *self) {
 }
 
 static int Levels_traverse(Levels *self, visitproc visit, void *arg) {
-    for (Py_ssize_t i = 0; i < self->n; i++) Py_VISIT(self->e[i].level);
+    for (Py_ssize_t i = 0; i < self->n; i++) Py_VISIT(self->slots[self->e[i].slot].boxed);
     return 0;
 }
 
@@ -237,6 +341,8 @@ static void Levels_dealloc(Levels *self) {
     Levels_clear_entries(self);
     PyMem_Free(self->e);
     PyMem_Free(self->spare);
+    PyMem_Free(self->slots);
+    PyMem_Free(self->free);
     PyMem_Free(self->chg);
     PyMem_Free(self->park);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -247,19 +353,12 @@ static PyObject *Levels_clear(Levels *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
-/* The update's levels as changes, in order; -1 on a bad level. *ascending: strictly ascending keys. */
+/* The update's levels as changes, in order, every one checked; -1 on a bad level.
+   *ascending: strictly ascending keys. */
 static Py_ssize_t read_changes(Levels *self, PyObject *seq, int *ascending) {
     Py_ssize_t m = PySequence_Fast_GET_SIZE(seq);
     PyObject **items = PySequence_Fast_ITEMS(seq);
-    if (m > self->chg_cap) {
-        Change *p = PyMem_Realloc(self->chg, (size_t)m * sizeof(Change));
-        if (p == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        self->chg = p;
-        self->chg_cap = m;
-    }
+    if (grow((void **)&self->chg, &self->chg_cap, m, sizeof(Change)) < 0) return -1;
     Change *c = self->chg;
     int asc = 1;
     for (Py_ssize_t i = 0; i < m; i++) {
@@ -292,15 +391,13 @@ static PyObject *Levels_load(Levels *self, PyObject *levels) {
     PyObject *seq = PySequence_Fast(levels, "levels must be iterable");
     if (seq == NULL) return NULL;
     int asc;
+    Keyed *k = NULL;
     Py_ssize_t m = read_changes(self, seq, &asc);
-    if (m < 0) {
-        Py_DECREF(seq);
-        return NULL;
-    }
-    Keyed *k = PyMem_Malloc((size_t)(m ? m : 1) * sizeof(Keyed));
+    if (m < 0) goto fail;
+    k = PyMem_Malloc((size_t)(m ? m : 1) * sizeof(Keyed));
     if (k == NULL) {
-        Py_DECREF(seq);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        goto fail;
     }
     Py_ssize_t kept = 0;
     for (Py_ssize_t i = 0; i < m; i++) {
@@ -311,103 +408,88 @@ static PyObject *Levels_load(Levels *self, PyObject *levels) {
         kept++;
     }
     if (!asc) qsort(k, (size_t)kept, sizeof(Keyed), keyed_cmp);
-    if (reserve(&self->spare, &self->spare_cap, kept) < 0) {
-        PyMem_Free(k);
-        Py_DECREF(seq);
-        return NULL;
-    }
-    Entry *out = self->spare;
-    Py_ssize_t j = 0;
+    Py_ssize_t uniq = 0; /* for a price given twice the later occurrence wins */
     for (Py_ssize_t i = 0; i < kept; i++) {
-        if (j > 0 && out[j - 1].key == k[i].key) { /* the later occurrence wins */
-            Py_DECREF(out[j - 1].level);
-            j--;
-        }
-        out[j].key = k[i].key;
-        out[j].level = Py_NewRef(k[i].level);
-        j++;
+        if (uniq > 0 && k[uniq - 1].key == k[i].key) uniq--;
+        k[uniq++] = k[i];
     }
-    PyMem_Free(k);
-    Py_DECREF(seq);
+    if (grow((void **)&self->spare, &self->spare_cap, uniq, sizeof(Entry)) < 0 ||
+        reserve_slots(self, uniq + self->n) < 0)
+        goto fail;
+    drop_all(self); /* nothing below can fail */
+    Entry *out = self->spare;
+    for (Py_ssize_t i = 0; i < uniq; i++) {
+        out[i].key = k[i].key;
+        out[i].slot = slot_new(self, k[i].level);
+    }
     Entry *old = self->e;
-    Py_ssize_t old_n = self->n, old_cap = self->cap;
+    Py_ssize_t old_cap = self->cap;
     self->e = out;
-    self->n = j;
+    self->n = uniq;
     self->cap = self->spare_cap;
     self->spare = old;
     self->spare_cap = old_cap;
-    drop_entries(old, old_n);
+    PyMem_Free(k);
+    Py_DECREF(seq);
+    unpark(self);
     Py_RETURN_NONE;
+fail:
+    PyMem_Free(k);
+    Py_DECREF(seq);
+    return NULL;
 }
 
 /* ---- apply: an update ---------------------------------------------------------------------- */
 
-static int apply_one(Levels *self, const Change *c, int *touched) {
+static void apply_one(Levels *self, const Change *c, int *touched) {
     Py_ssize_t n = self->n;
     Entry *e = self->e;
     Py_ssize_t i = lower_bound(e, n, c->key);
     int present = i < n && e[i].key == c->key;
     if (c->del) {
-        if (!present) return 0; /* OKX deletes prices it never sent us: a no-op */
-        PyObject *old = e[i].level;
+        if (!present) return; /* OKX deletes prices it never sent us: a no-op */
+        slot_drop(self, e[i].slot);
         memmove(e + i, e + i + 1, (size_t)(n - i - 1) * sizeof(Entry));
         self->n = n - 1;
-        if (i < DEPTH) *touched = 1;
-        Py_DECREF(old);
-        return 0;
+    } else if (present) {
+        slot_drop(self, e[i].slot);
+        e[i].slot = slot_new(self, c->level);
+    } else {
+        memmove(e + i + 1, e + i, (size_t)(n - i) * sizeof(Entry));
+        e[i].key = c->key;
+        e[i].slot = slot_new(self, c->level);
+        self->n = n + 1;
     }
-    if (present) {
-        PyObject *old = e[i].level;
-        e[i].level = Py_NewRef(c->level);
-        if (i < DEPTH) *touched = 1;
-        Py_DECREF(old);
-        return 0;
-    }
-    if (reserve(&self->e, &self->cap, n + 1) < 0) return -1;
-    e = self->e;
-    memmove(e + i + 1, e + i, (size_t)(n - i) * sizeof(Entry));
-    e[i].key = c->key;
-    e[i].level = Py_NewRef(c->level);
-    self->n = n + 1;
     if (i < DEPTH) *touched = 1;
-    return 0;
 }
 
 /* Changes with strictly ascending keys, merged into the side in one pass. */
-static int apply_merge(Levels *self, Py_ssize_t m, int *touched) {
+static void apply_merge(Levels *self, Py_ssize_t m, int *touched) {
     Py_ssize_t n = self->n;
-    if (reserve(&self->spare, &self->spare_cap, n + m) < 0) return -1;
     const Entry *e = self->e;
     Entry *out = self->spare;
     const Change *c = self->chg;
     Py_ssize_t i = 0, j = 0;
-    /* Replaced and deleted levels are released only once the side is consistent again. */
-    if (m > self->park_cap) {
-        PyObject **p = PyMem_Realloc(self->park, (size_t)m * sizeof(PyObject *));
-        if (p == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        self->park = p;
-        self->park_cap = m;
-    }
-    PyObject **park = self->park;
-    Py_ssize_t n_gone = 0;
     for (Py_ssize_t u = 0; u < m; u++) {
         double k = c[u].key;
-        while (i < n && e[i].key < k) out[j++] = e[i++];
+        Py_ssize_t start = i;
+        while (i < n && e[i].key < k) i++;
+        if (i > start) {
+            memcpy(out + j, e + start, (size_t)(i - start) * sizeof(Entry));
+            j += i - start;
+        }
         int present = i < n && e[i].key == k;
         if (c[u].del) {
             if (present) {
-                park[n_gone++] = e[i++].level;
+                slot_drop(self, e[i++].slot);
                 if (j < DEPTH) *touched = 1;
             }
             continue;
         }
-        if (present) park[n_gone++] = e[i++].level;
+        if (present) slot_drop(self, e[i++].slot);
         if (j < DEPTH) *touched = 1;
         out[j].key = k;
-        out[j].level = Py_NewRef(c[u].level);
+        out[j].slot = slot_new(self, c[u].level);
         j++;
     }
     if (i < n) {
@@ -421,27 +503,29 @@ static int apply_merge(Levels *self, Py_ssize_t m, int *touched) {
     self->cap = self->spare_cap;
     self->spare = old;
     self->spare_cap = old_cap;
-    for (Py_ssize_t g = 0; g < n_gone; g++) Py_DECREF(park[g]);
-    return 0;
 }
 
-/* Apply update levels in order; True if the top DEPTH levels changed. On error the side may be
-   partly updated (the book invalidates itself then, as with levels.py). */
+/* Apply update levels in order; True if the top DEPTH levels changed. A bad level raises before
+   anything changed. */
 static PyObject *Levels_apply(Levels *self, PyObject *levels) {
     PyObject *seq = PySequence_Fast(levels, "levels must be iterable");
     if (seq == NULL) return NULL;
     int asc, touched = 0;
     Py_ssize_t m = read_changes(self, seq, &asc);
-    int rc = m < 0 ? -1 : 0;
-    if (rc == 0) {
-        if (asc && m >= MERGE_MIN) {
-            rc = apply_merge(self, m, &touched);
-        } else {
-            for (Py_ssize_t u = 0; u < m && rc == 0; u++) rc = apply_one(self, &self->chg[u], &touched);
-        }
+    int merge = m >= MERGE_MIN && asc;
+    if (m < 0 || reserve_slots(self, m) < 0 ||
+        (merge ? grow((void **)&self->spare, &self->spare_cap, self->n + m, sizeof(Entry))
+               : grow((void **)&self->e, &self->cap, self->n + m, sizeof(Entry))) < 0) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    if (merge) {
+        apply_merge(self, m, &touched);
+    } else {
+        for (Py_ssize_t u = 0; u < m; u++) apply_one(self, &self->chg[u], &touched);
     }
     Py_DECREF(seq);
-    if (rc < 0) return NULL;
+    unpark(self);
     return PyBool_FromLong(touched);
 }
 
@@ -457,13 +541,20 @@ static PyObject *Levels_first(Levels *self, PyObject *arg) {
     }
     PyObject *out = PyList_New(n);
     if (out == NULL) return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) PyList_SET_ITEM(out, i, Py_NewRef(self->e[i].level));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *lv = slot_level(&self->slots[self->e[i].slot]);
+        if (lv == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, lv);
+    }
     return out;
 }
 
 static PyObject *Levels_best(Levels *self, PyObject *unused) {
     if (self->n == 0) Py_RETURN_NONE;
-    return Py_NewRef(self->e[0].level);
+    return slot_level(&self->slots[self->e[0].slot]);
 }
 
 static PyObject *Levels_best_key(Levels *self, PyObject *unused) {
@@ -526,15 +617,23 @@ static int append(char **buf, Py_ssize_t *len, Py_ssize_t *cap, const char *s, P
     return 0;
 }
 
-static int append_part(char **buf, Py_ssize_t *len, Py_ssize_t *cap, PyObject *lv) {
-    PyObject *px, *sz;
-    if (level_items(lv, &px, &sz) < 0) return -1;
-    Py_ssize_t n;
-    const char *s;
-    if (*len > 0 && append(buf, len, cap, ":", 1) < 0) return -1;
-    if ((s = utf8(px, &n)) == NULL || append(buf, len, cap, s, n) < 0) return -1;
-    if (append(buf, len, cap, ":", 1) < 0) return -1;
-    if ((s = utf8(sz, &n)) == NULL || append(buf, len, cap, s, n) < 0) return -1;
+/* `px:sz` of one slot, after a ':' unless it is the first part. */
+static int append_part(char **buf, Py_ssize_t *len, Py_ssize_t *cap, const Slot *s) {
+    const char *px, *sz;
+    Py_ssize_t npx, nsz;
+    if (s->boxed != NULL) {
+        PyObject *p, *z;
+        if (level_items(s->boxed, &p, &z) < 0 || (px = utf8(p, &npx)) == NULL || (sz = utf8(z, &nsz)) == NULL)
+            return -1;
+    } else {
+        px = s->data;
+        npx = s->len[0];
+        sz = s->data + npx;
+        nsz = s->len[1];
+    }
+    if ((*len > 0 && append(buf, len, cap, ":", 1) < 0) || append(buf, len, cap, px, npx) < 0 ||
+        append(buf, len, cap, ":", 1) < 0 || append(buf, len, cap, sz, nsz) < 0)
+        return -1;
     return 0;
 }
 
@@ -549,8 +648,8 @@ static PyObject *checksum_text(PyObject *module, PyObject *const *args, Py_ssize
     char *buf = PyMem_Malloc((size_t)cap);
     if (buf == NULL) return PyErr_NoMemory();
     for (Py_ssize_t i = 0; i < DEPTH; i++) {
-        if ((i < nb && append_part(&buf, &len, &cap, b->e[i].level) < 0) ||
-            (i < na && append_part(&buf, &len, &cap, a->e[i].level) < 0)) {
+        if ((i < nb && append_part(&buf, &len, &cap, &b->slots[b->e[i].slot]) < 0) ||
+            (i < na && append_part(&buf, &len, &cap, &a->slots[a->e[i].slot]) < 0)) {
             PyMem_Free(buf);
             return NULL;
         }
@@ -562,8 +661,9 @@ static PyObject *checksum_text(PyObject *module, PyObject *const *args, Py_ssize
 
 /* Also takes each good level out of the cyclic garbage collector's care: a list holding only
    strings cannot be part of a reference cycle, and hftlab never mutates a level (events.Level is
-   "as received"). A books update makes ~90 such lists, and a book keeps hundreds alive, so tracked
-   they made the collector the largest cost of the client's per-frame path (hftlab bench feed). */
+   "as received"). A books update makes ~90 such lists, alive while the frame's event waits in the
+   client's queue; tracked, they made the collector the largest cost of the client's per-frame path
+   (hftlab bench feed). */
 static PyObject *first_bad_level(PyObject *module, PyObject *levels) {
     if (!PyList_Check(levels)) {
         PyErr_SetString(PyExc_TypeError, "levels must be a list");

@@ -14,10 +14,10 @@ be seeded from REST `/api/v5/market/books` (protocol doc §3.4, `splice_rest_sna
 `BookOwner` (`okx/bookhealth.py`): the sockets invalidate its books and feed it REST snapshots only
 through those methods; timing (staleness, retries, when to seed) is theirs.
 
-Each side is an `okx.levels.Levels`: the lists OKX sent (`[px, sz, "0", numOrders]`, strings untouched)
-sorted by numeric price, best first (compiled; an update whose levels come best first, as OKX sends
-them, is merged in one pass). The checksum reads the first 25 levels of each side; nothing re-sorts
-the book.
+Each side is an `okx.levels.Levels`: the levels as OKX sent them (`[px, sz, "0", numOrders]`, strings
+untouched), sorted by numeric price, best first (compiled; an update whose levels come best first, as
+OKX sends them, is merged in one pass). The checksum reads the first 25 levels of each side; nothing
+re-sorts the book.
 """
 
 from __future__ import annotations

@@ -9,8 +9,10 @@ whole frame (`hftlab bench feed` measures both). Without a C compiler the packag
 and runs on this module (`COMPILED` says which one is in use; a log line says so at import).
 
 `Levels(sign)` keys each level by `sign * float(price)` (bids use -1.0, so both sides ascend best
-first) and keeps the level list OKX sent (`[px, sz, "0", numOrders]`, strings untouched, for the
-checksum and the recorder):
+first) and keeps the level as received (`[px, sz, "0", numOrders]`, strings untouched, for the
+checksum and the readers): this definition keeps the list itself; the compiled form keeps the exact
+bytes of its strings and builds an equal list when it is read, so that the frame's own objects are
+freed with the frame rather than frames later, from cold memory (why: okx/_levels.c):
 
 - `load(levels)`: replace the side (a snapshot); a zero size is skipped; a price given twice keeps
   its last level; on error the side is unchanged.
