@@ -42,6 +42,18 @@ def test_update_rules(Levels):
 
 
 @pytest.mark.parametrize("Levels", IMPLS)
+def test_levels_read_back_as_received_and_the_checksum_uses_the_exact_strings(Levels):
+    received = [["1.50", "0.5000", "0", "3"], ["2", "7", "x" * 60], ("3", "1"), ["4", "1", "0", "1", "extra"],
+                ["5", "2", "é"]]
+    asks, bids = Levels(1.0), Levels(-1.0)
+    asks.load(received)
+    bids.load([["1.0", "2.50"]])
+    assert asks.first(None) == received and bids.best() == ["1.0", "2.50"]
+    text = (compiled.checksum_text if Levels is compiled.Levels else lv.py_checksum_text)(bids, asks)
+    assert text == "1.0:2.50:1.50:0.5000:2:7:3:1:4:1:5:2".encode()
+
+
+@pytest.mark.parametrize("Levels", IMPLS)
 def test_a_change_below_the_top_25_does_not_touch_the_checksum(Levels):
     asks = Levels(1.0)
     asks.load([[str(100 + i), "1"] for i in range(40)])
@@ -81,7 +93,10 @@ def test_the_parser_check_takes_string_levels_out_of_the_collectors_care():
 prices = st.sampled_from(["99", "99.5", "100", "100.0", "100.1", "100.25", "101", "0.00001", "1e2", "100.10",
                           "7", "64000.2", "64000.20", "0.5", " 8", "9_0", "١٠"])
 sizes = st.sampled_from(["0", "0.0", "0.000", "00", "1", "0.5", "2.50", "0.0001", "10", "1e-3", "0e0"])
-level = st.builds(lambda p, s, n: [p, s, "0", n], prices, sizes, st.sampled_from(["1", "2", "0"]))
+extras = st.lists(st.sampled_from(["0", "1", "12", "é", "3" * 40]), max_size=4)  # long, non-ASCII, > 4 items: kept boxed
+level = st.one_of(st.builds(lambda p, s, n: [p, s, "0", n], prices, sizes, st.sampled_from(["1", "2", "0"])),
+                  st.builds(lambda p, s, x: [p, s, *x], prices, sizes, extras),
+                  st.builds(lambda p, s: (p, s), prices, sizes))
 grid = st.builds(lambda i, s: [f"{100 + i * 0.5:g}", s, "0", "1"], st.integers(0, 80), sizes)
 side_levels = st.lists(st.one_of(level, grid), max_size=60)
 sorted_levels = side_levels.map(lambda xs: sorted(xs, key=lambda x: float(x[0])))  # the merge path
