@@ -149,18 +149,20 @@ def _time_book(fmt: str, frames: list[str], passes: int) -> float:
                 if type(e) is BookMsg:
                     apply(e)
         best = min(best, time.perf_counter() - t0)
-    _check_books(fmt, keeper.stats(), passes * len(frames), keeper.books.values())
+    _check_books(fmt, keeper.stats(), passes * len(frames), all(b.valid for b in keeper.books.values()))
     return best * passes
 
 
-def _check_books(fmt: str, stats, n: int, books) -> None:
-    """Every frame applied; tbt: every checksum verified; books400: none to verify, the chain unbroken."""
+def _check_books(fmt: str, stats, n: int, all_valid: bool) -> None:
+    """Every frame applied, every book valid at the end; tbt: every checksum verified; books400: none
+    to verify, the chain unbroken."""
     applied = stats.snapshots + stats.updates
-    ok = applied == n and not (stats.breaks or stats.checksum_mismatched or stats.malformed or stats.ignored)
+    ok = all_valid and applied == n and not (stats.breaks or stats.checksum_mismatched or stats.malformed
+                                             or stats.ignored)
     if fmt == "tbt":
         ok = ok and stats.checksum_verified == n
     else:
-        ok = ok and stats.checksum_absent == n and stats.seq_checked > 0 and all(b.valid for b in books)
+        ok = ok and stats.checksum_absent == n and stats.seq_checked > 0
     if not ok:
         raise RuntimeError(f"hftlab did not apply every {fmt} frame cleanly ({applied} of {n}): {stats}")
 
@@ -267,14 +269,10 @@ def _time_client(fmt: str, venue: _Venue, frames: list[str], passes: int, apply_
         if dropped or client.stats.parse_errors or client.stats.handler_errors:
             raise RuntimeError(f"the client lost frames: {client.status()}")
         if apply_books:
-            _check_books(fmt, feed.book_stats(), n, [feed.book(channel, i) or _Invalid for i in insts])
+            _check_books(fmt, feed.book_stats(), n, all(feed.book(channel, i) is not None for i in insts))
         return dt
 
     return asyncio.run(drive())
-
-
-class _Invalid:
-    valid = False
 
 
 def _cryptofeed_feed(data_dir: Path, fmt: str, frames: list[str]):
