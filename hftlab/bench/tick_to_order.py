@@ -154,6 +154,7 @@ async def _drive(frames: list[str], inst_id: str, predictor, threshold: float) -
     from hftlab.backtest.config import BacktestConfig
     from hftlab.domain.orders import ApprovedOrder, Side
     from hftlab.marketdata.feed import MarketFeed
+    from hftlab.models.config import ModelConfig
     from hftlab.okx.channels import PRIVATE
     from hftlab.okx.config import ClientConfig
     from hftlab.okx.connection import Connection, SocketStats
@@ -173,7 +174,8 @@ async def _drive(frames: list[str], inst_id: str, predictor, threshold: float) -
     rule = BacktestConfig(threshold=threshold, allow_short=spec.is_swap)
     tf = strategy.timeframe
     feed = MarketFeed(["books", "trades"], [tf])
-    pipe = SignalPipeline(spec, predictor, rule, strategy, cap_usd=risk_cfg.max_position_usd, horizon=10)
+    pipe = SignalPipeline(spec, predictor, rule, strategy, cap_usd=risk_cfg.max_position_usd,
+                          horizon=ModelConfig().horizon)
     market_s = [0.0]  # exchange time of the frame in hand: the throttle's clock (bars close once a second)
     risk = RiskEngine(risk_cfg, {inst_id: spec}, clock=lambda: market_s[0])
     account = Account(equity_known=True, reconciled=True, reconciling=False)
@@ -188,7 +190,7 @@ async def _drive(frames: list[str], inst_id: str, predictor, threshold: float) -
     channel.attach(conn)
     sock.channel = channel
     ids = itertools.count(1)
-    times: dict[str, list[int]] = {k: [] for k in (*STAGES, "e2e", "decision")}
+    times: dict[str, list[int]] = {k: [] for k in (*STAGES, "e2e", "decision", "denied")}
     perf, wall = time.perf_counter_ns, time.time_ns
     for raw in frames:
         recv_ns, t0 = wall(), perf()
@@ -226,6 +228,7 @@ async def _drive(frames: list[str], inst_id: str, predictor, threshold: float) -
                 verdict = risk.check(intent, markets, book, account, wall())
                 t5 = perf()
                 if not isinstance(verdict, ApprovedOrder):
+                    times["denied"].append(t5 - t4)
                     continue
                 answer = await channel.send_op("order", [_order_args(verdict.intent, spec, f"t2o{next(ids)}")])
                 t6 = sock.sent_ns
@@ -275,6 +278,7 @@ def run(args) -> dict[str, float]:
     out["bars_count"] = bars
     out["decisions_count"] = len(times["decision"])
     out["orders_count"] = len(times["e2e"])
+    out["risk_denials_count"] = len(times["denied"])
     out["gc_collections_count"] = len(pauses)  # the cyclic collector ran this often during the drive ...
     out["gc_pause_max_us"] = round(max(pauses, default=0) / 1e3, 1)  # ... pausing the loop at most this long
     if not times["e2e"]:

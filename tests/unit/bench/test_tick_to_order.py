@@ -4,8 +4,8 @@ from hftlab.bench.tick_to_order import STAGES
 def test_tick_to_order_bench_times_every_stage_and_sends_orders(run_bench):
     out = run_bench("tick-to-order", "--sim-seconds", "150")
     expected = {f"{k}_{q}_us" for k in (*STAGES, "decision", "e2e") for q in ("p50", "p99", "p999")}
-    expected |= {"frames_count", "bars_count", "decisions_count", "orders_count", "gc_collections_count",
-                 "gc_pause_max_us"}
+    expected |= {"frames_count", "bars_count", "decisions_count", "orders_count", "risk_denials_count",
+                 "gc_collections_count", "gc_pause_max_us"}
     assert set(out) == expected
     # 150 market seconds of 1 s bars; the model needs its 64-bar window, then decides every bar
     assert 140 <= out["bars_count"] <= 150 and 0 < out["decisions_count"] <= out["bars_count"] - 63
