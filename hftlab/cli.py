@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("hftlab.commands.sim", "run the local OKX v5 exchange until interrupted"),
     "collect": ("hftlab.commands.collect", "collect OKX market data to Parquet and Redis"),
     "replay": ("hftlab.commands.replay", "replay recorded frames through the parser and book engine"),
+    "status": ("hftlab.commands.status", "terminal dashboard of a running collector or live runner (from Redis)"),
     "train": ("hftlab.commands.train", "train the signal model, evaluate beside baselines, register in MLflow"),
     "backtest": ("hftlab.commands.backtest", "backtest a registered model beside buy-and-hold and the baselines"),
     "promote": ("hftlab.commands.promote", "promote a candidate to champion only if it wins the same backtest"),

@@ -27,6 +27,8 @@ BENCHMARKS: dict[str, str] = {
     "inference": "signal model: eager, tuned, TorchScript, ONNX Runtime (1 and N threads) vs the served numba path",
     "backtest": "vectorbt backtest over one million bars",
     "risk": "the RiskEngine's pre-trade check: approve and deny paths, p50/p99 per check",
+    "orders": "orders on loopback (embedded simulator): place/cancel -> ack over WS and REST, manager intent -> frame",
+    "monitor": "what monitoring costs the tick path (with vs without, same run), observe() and one scrape",
     "tick-to-order": "the live path on one thread: frame -> book -> bar -> features -> model -> signal -> risk -> "
                      "order frame, p50/p99/p99.9 per stage and end to end",
 }

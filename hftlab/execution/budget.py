@@ -65,6 +65,23 @@ class RateBudget:
             self._buckets[(rl.name, key)] = b
         return b
 
+    def headroom(self) -> dict[str, float]:
+        """Venue limit name -> the lowest share of capacity left over its buckets (1: untouched, 0: spent),
+        for monitoring."""
+        out = {rl.name: 1.0 for rl in self.limits.buckets}
+        for (name, _key), b in self._buckets.items():
+            share = b.tokens / b.capacity
+            out[name] = min(out[name], share)
+        return out
+
+    def entry_headroom(self, ops: frozenset[Op] = frozenset({Op.PLACE, Op.PLACE_BATCH, Op.AMEND, Op.AMEND_BATCH})
+                       ) -> float:
+        """`headroom` over the limits order entry draws from: below a threshold the runner stops adding
+        risk before the budget runs out. Other limits (the dead man's switch's 1/s, reads) do not count:
+        they are empty by design between their calls."""
+        room = self.headroom()
+        return min((room[rl.name] for rl in self.limits.buckets if rl.ops & ops), default=1.0)
+
     def _draws(self, op: Op, counts: Mapping[str, int]) -> list[tuple[TokenBucket, float, float]]:
         """(bucket, tokens, reserve kept for cancels) for every bucket `op` draws from."""
         out = []
@@ -78,13 +95,6 @@ class RateBudget:
                 b = self._bucket(rl, key)
                 out.append((b, float(n), math.ceil(b.capacity * self._cancel_reserve) if keep else 0.0))
         return out
-
-    def headroom(self, ops: frozenset[Op] = frozenset({Op.PLACE, Op.PLACE_BATCH, Op.AMEND, Op.AMEND_BATCH})) -> float:
-        """The emptiest order-entry bucket's share of tokens left (1.0 when none has been drawn
-        from): below a threshold the runner stops adding risk before the budget runs out. Buckets of
-        other ops (the dead man's switch's 1/s, reads) do not count: they are empty by design."""
-        names = {rl.name for rl in self.limits.buckets if rl.ops & ops}
-        return min((b.tokens / b.capacity for (name, _), b in self._buckets.items() if name in names), default=1.0)
 
     def delay(self, op: Op, counts: Mapping[str, int]) -> float | None:
         """Seconds until `op` over `counts` (instrument -> items) could be granted; None: never."""

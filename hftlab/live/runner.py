@@ -123,6 +123,8 @@ class LiveRunner:
         self.records = Records(self.state_dir / "records") if live_cfg.record else None
         self._seen_orders: dict[str, tuple] = {}
         self._fills_recorded = len(session.manager.portfolio.ledger)  # earlier sessions recorded theirs
+        if hasattr(session.venue, "on_sent"):
+            session.venue.on_sent = self.on_sent  # the adapter's send stamp: tick-to-order
         self.control = Control(live_cfg.control_host, live_cfg.control_port, self.state_dir, session.venue_name,
                                on_kill=self.kill, status=self.status)
         self.started = time.monotonic()
@@ -217,6 +219,8 @@ class LiveRunner:
         cancel = self.live_cfg.on_exit == "cancel"
         report = await self.s.manager.shutdown(cancel_orders=cancel)
         self._log(f"order manager stopped: {report}")
+        if hasattr(self.s.venue, "close"):
+            await self.s.venue.close()
         await self.s.client.close()
         for t in list(self._tasks):
             t.cancel()
@@ -246,21 +250,28 @@ class LiveRunner:
                 ev = await client.get()
             except QueueClosed:
                 return
-            self._on_event(ev)
+            if self._on_event(ev):
+                await asyncio.sleep(0)
             for ev in client.get_batch(CONSUME_BATCH):
-                self._on_event(ev)
+                if self._on_event(ev):
+                    # an order is about to go out: let its task reach the socket before more events
+                    # (tick-to-order must not wait behind the rest of a batch)
+                    await asyncio.sleep(0)
 
-    def _on_event(self, ev) -> None:
+    def _on_event(self, ev) -> bool:
+        """Apply one market event; True when it set an order on its way."""
+        acted = False
         try:
             update = self.s.feed.on_event(ev)
             for bar in update.bars:
                 if bar.timeframe == self.s.timeframe and bar.inst_id in self.pipelines:
-                    self._on_bar(bar, getattr(ev, "recv_ns", time.time_ns()))
+                    acted |= self._on_bar(bar, getattr(ev, "recv_ns", time.time_ns()))
         except Exception:  # one bad event must never end the loop: counted, logged, skipped
             self.counters.errors += 1
             log.exception("live: an event could not be handled: %.200r", ev)
+        return acted
 
-    def _on_bar(self, bar, recv_ns: int) -> None:
+    def _on_bar(self, bar, recv_ns: int) -> bool:
         if self._pending_model is not None:
             self._switch_model()
         inst = bar.inst_id
@@ -276,14 +287,16 @@ class LiveRunner:
         for k in range(3):
             self.counters.stage_ns[k] += d.stage_ns[k]
         if self._stopping or inst in self._busy:
-            return
+            return False
         position = self.s.manager.exposure(inst).position
         working = [v for v in self.s.manager.open_orders() if v.inst_id == inst]
         plan = plan_orders(self.s.specs[inst], d.target, position, working, top, self.strategy_cfg, recv_ns,
                            reason=f"bar {bar.ts_ms} edge {d.edge:+.3f}" if d.edge == d.edge else "")
-        if plan:
-            self._busy.add(inst)
-            self._spawn(self._execute(inst, plan), f"live-exec-{inst}")
+        if not plan:
+            return False
+        self._busy.add(inst)
+        self._spawn(self._execute(inst, plan), f"live-exec-{inst}")
+        return True
 
     async def _execute(self, inst: str, plan) -> None:
         try:
@@ -397,7 +410,7 @@ class LiveRunner:
                  if m.top is None or not m.top.valid or (now_ns - m.top.recv_ns) / 1e6 > stale_ms]
         risk.set_condition(Condition.STALE_DATA, bool(stale), now_ns, f"stale or invalid book: {', '.join(stale)}")
         risk.set_condition(Condition.PRIVATE_DOWN, not self.s.venue.connected, now_ns, "the private stream is down")
-        headroom = self.s.manager.budget.headroom()
+        headroom = self.s.manager.budget.entry_headroom()
         risk.set_condition(Condition.BUDGET_LOW, headroom < risk.cfg.min_budget_headroom, now_ns,
                            f"rate-budget headroom {headroom:.0%}")
         last = self.s.manager.last_pass

@@ -23,7 +23,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hftlab.domain.instruments import InstType
 from hftlab.live.model import AliasFollower, ModelRefused, choose, load
 from hftlab.live.runner import Session
 from hftlab.live.summary import record_initial_balances
@@ -62,10 +61,6 @@ class SessionConfig:
     extra: dict = field(default_factory=dict)
 
 
-def _inst_type(inst_id: str) -> InstType:
-    return InstType.SWAP if inst_id.endswith("-SWAP") else InstType.SPOT
-
-
 @contextlib.asynccontextmanager
 async def open_session(cfg: SessionConfig, progress: Callable[[str], None] = log.info) -> AsyncIterator[Session]:
     from hftlab.backtest.registry import Registry
@@ -74,7 +69,7 @@ async def open_session(cfg: SessionConfig, progress: Callable[[str], None] = log
     from hftlab.marketdata.feed import MarketFeed
     from hftlab.okx.channels import Endpoints, args_for
     from hftlab.okx.client import AsyncOKXClient
-    from hftlab.okx.rest import OkxRest
+    from hftlab.okx.rest import InstrumentRefused, OkxRest
     from hftlab.portfolio.equity import Portfolio
     from hftlab.risk.engine import RiskEngine
     from hftlab.risk.state import StateFile
@@ -110,18 +105,13 @@ async def open_session(cfg: SessionConfig, progress: Callable[[str], None] = log
         except ModelRefused as e:
             raise SessionError(e.problems) from None
         progress(f"model {model.label}: {timeframe} bars of {', '.join(symbols)}")
-        # -- instruments, as this venue lists them
+        # -- instruments, as this venue lists them to this account (demo and production codes differ)
         pub = OkxRest(endpoints.rest, cfg.credentials, demo=endpoints.demo)
         stack.push_async_callback(pub.close)
-        specs = {}
-        for inst_type in sorted({_inst_type(s) for s in symbols}):
-            for spec in await pub.instrument_specs(inst_type):
-                if spec.inst_id in symbols:
-                    specs[spec.inst_id] = spec
-        missing = [s for s in symbols if s not in specs]
-        if missing:
-            raise SessionError([f"the venue does not list {', '.join(missing)} (or lists it in a form hftlab "
-                                "cannot trade)"])
+        try:
+            specs = {s.inst_id: s for s in await pub.trading_specs(symbols)}
+        except InstrumentRefused as e:
+            raise SessionError([str(e)]) from None
         # -- the hot cache
         cache = None
         if cfg.redis is not None:
@@ -135,7 +125,9 @@ async def open_session(cfg: SessionConfig, progress: Callable[[str], None] = log
             cache = await stack.enter_async_context(RedisCacheManager.from_config(cfg.redis, url))
         # -- market data (and, through the same client, the private socket the venue adapter uses)
         feed = MarketFeed(cfg.channels, [timeframe], grace_ms=cfg.live.bar_grace_ms)
-        client = AsyncOKXClient(endpoints, cfg.client, credentials=cfg.credentials, books=feed)
+        # the order manager reconciles open orders (within its rate budget), not the client
+        client = AsyncOKXClient(endpoints, cfg.client.model_copy(update={"reconcile_orders": False}),
+                                credentials=cfg.credentials, books=feed)
         stack.push_async_callback(client.close)
         # -- risk state first: the portfolio's high-water mark and day's open come from it
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
@@ -144,7 +136,14 @@ async def open_session(cfg: SessionConfig, progress: Callable[[str], None] = log
                               high_water=risk.high_water, day_open=risk.day_open)
         make = cfg.venue_factory or _okx_venue
         venue = await make(client=client, rest=pub, specs=specs, config=cfg, feed=feed)
+        if hasattr(venue, "close"):
+            stack.push_async_callback(venue.close)  # before the client's close (LIFO)
         await client.start()
+        if hasattr(venue, "start"):
+            try:
+                await venue.start()  # the private socket logged in and subscribed
+            except ConnectionError as e:
+                raise SessionError([f"the venue's private socket: {e}"], usage=False) from None
         journal = Journal(cfg.state_dir / "journal.sqlite", cfg.execution.journal_sync)
         stack.callback(journal.close)
         await record_initial_balances(venue, cfg.state_dir)
@@ -169,4 +168,4 @@ async def _detach(manager) -> None:
 async def _okx_venue(*, client, rest, specs, config, feed):
     from hftlab.okx.venue import OkxVenue
 
-    return OkxVenue(client, rest, specs)
+    return OkxVenue(client, rest, specs)  # on_sent: the runner sets it (tick-to-order)

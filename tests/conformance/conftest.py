@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol
@@ -23,6 +24,8 @@ from hftlab.domain.venue import ExecutionVenue, VenueEvent
 from hftlab.execution.clock import ManualClock
 from hftlab.execution.paper import PaperVenue
 from hftlab.execution.testing import SPOT, START_BALANCES, SWAP
+from hftlab.sim.config import SimConfig
+from tests.okx_sim import SPOT_ID, SWAP_ID, Taker, endpoints, still_sim, venue_on
 
 D = Decimal
 
@@ -103,7 +106,64 @@ class PaperRig:
         self._task.cancel()
 
 
-VENUE_RIGS: dict[str, Callable[[], Any]] = {"paper": PaperRig}
+class OkxSimRig:
+    """OkxVenue against the real simulator on loopback (WebSocket ops, REST reads, private pushes): a
+    still market (bid 99.9, ask 100.1) where only the clients trade; another account (the taker)
+    trades into our orders. Venue time is wall time, except for the simulator's Cancel-All-After
+    timers, which `elapse` moves on without waiting them out."""
+
+    page_size = 7  # the venue pages open orders and fills 7 at a time here
+
+    @classmethod
+    async def create(cls) -> OkxSimRig:
+        rig = cls()
+        rig.sim = still_sim(SimConfig())
+        await rig.sim.start()
+        rig.client, rig.venue = await venue_on(endpoints(rig.sim), page_limit=cls.page_size)
+        rig.spot, rig.swap = rig.venue.specs[SPOT_ID], rig.venue.specs[SWAP_ID]
+        rig.taker = Taker(rig.sim)
+        rig.events = []
+        rig._skew_s = 0.0
+        rig._task = asyncio.create_task(rig._consume(rig.venue.stream()))
+        return rig
+
+    async def _consume(self, stream) -> None:
+        async for ev in stream:
+            self.events.append(ev)
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000  # the simulator checks expTime against wall time
+
+    def resting_px(self, spec, side):
+        return D(100) if side is Side.BUY else D("100.1")  # inside the spread / at the ask: never takes
+
+    def taking_px(self, spec, side):
+        return D("100.5") if side is Side.BUY else D("99.5")
+
+    def size(self, spec):
+        return D(2) if spec.is_swap else D("0.05")
+
+    async def trade_through(self, spec, cl_ord_id):
+        o = (await self.venue.query(spec.inst_id, cl_ord_id)).order
+        await self.taker.take(spec.inst_id, "sell" if o.side is Side.BUY else "buy", o.px, o.sz - o.acc_fill_sz)
+
+    async def elapse(self, seconds):
+        real = min(seconds, 1.1)  # one rate window of Cancel-All-After (1/s per tag) really passes
+        await asyncio.sleep(real)
+        self._skew_s += seconds - real
+        self.sim.lapse_cancel_all_after(time.time() + self._skew_s)
+
+    wait_for = PaperRig.wait_for
+
+    async def close(self):
+        self._task.cancel()
+        await self.taker.close()
+        await self.venue.close()
+        await self.client.close()
+        await self.sim.stop()
+
+
+VENUE_RIGS: dict[str, Callable[[], Any]] = {"paper": PaperRig, "okx-sim": OkxSimRig.create}
 
 
 @pytest.fixture(params=sorted(VENUE_RIGS))

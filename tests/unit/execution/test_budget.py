@@ -96,3 +96,32 @@ async def test_take_waits_within_its_bound_then_refuses():
     assert clock.monotonic() == t0  # refused without waiting: the wait needed was longer than allowed
     assert await b.take(Op.PLACE, {"A": 1}, max_wait_s=10) is Grant.GRANTED
     assert b.throttled[Op.PLACE] == 1
+
+
+def test_headroom_is_the_lowest_share_left_per_limit_and_refills():
+    clock = ManualClock()
+    budget = RateBudget(SHARED, clock, fraction=1.0)
+    assert budget.headroom() == {"orders": 1.0, "account": 1.0}, "untouched limits are full"
+    for _ in range(10):
+        assert budget.try_take(Op.PLACE, {"A": 1}) is Grant.GRANTED
+    assert budget.try_take(Op.PLACE, {"B": 1}) is Grant.GRANTED
+    room = budget.headroom()
+    assert room["orders"] == 10 / 20, "instrument A's bucket (capacity 20) is the lowest"
+    assert room["account"] == (500 - 11) / 500
+    clock.advance(2.0)
+    assert budget.headroom() == {"orders": 1.0, "account": 1.0}
+
+
+def test_entry_headroom_ignores_limits_order_entry_does_not_draw_from():
+    from hftlab.domain.venue import Op, RateLimit, Scope, VenueLimits
+    from hftlab.execution.budget import RateBudget
+    from hftlab.execution.clock import ManualClock
+
+    limits = VenueLimits((RateLimit("place", frozenset({Op.PLACE}), 10, 2.0, Scope.INSTRUMENT),
+                          RateLimit("caa", frozenset({Op.CANCEL_ALL_AFTER}), 1, 1.0, Scope.ACCOUNT)), frozenset())
+    budget = RateBudget(limits, ManualClock(), fraction=1.0, cancel_reserve=0.0)
+    assert budget.try_take(Op.CANCEL_ALL_AFTER, {"": 1}).value == "granted"
+    assert budget.headroom()["caa"] == 0.0 and budget.entry_headroom() == 1.0
+    for _ in range(5):
+        budget.try_take(Op.PLACE, {"X": 1})
+    assert budget.entry_headroom() == 0.0  # capacity 5 (half the limit as burst), all spent

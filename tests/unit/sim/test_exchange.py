@@ -517,3 +517,17 @@ def test_price_limit_is_the_band_orders_are_refused_beyond():
     too_high = ex.place_order("k", {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
                                     "sz": "0.001", "px": f"{buy + 0.1:.1f}"})
     assert too_high["sCode"] == "51006"
+
+
+def test_a_jump_moves_the_market_and_it_stays_moved():
+    ex = SimExchange(seed=4)
+    ex.advance_to(ex.now_ms + 2_000)
+    before = ex._market("BTC-USDT").mid_px()
+    ex.jump("BTC-USDT", -0.03)
+    ex.advance_to(ex.now_ms + 2_000)
+    after = ex._market("BTC-USDT").mid_px()
+    assert after / before - 1 == pytest.approx(-0.03, abs=0.003)
+    swap = ex._market("BTC-USDT-SWAP").mid_px()
+    assert swap / after - 1 == pytest.approx(0, abs=0.003)  # the swap follows its spot leader
+    with pytest.raises(ValueError):
+        ex.jump("BTC-USDT", -0.9)
