@@ -11,20 +11,21 @@ simulator recording (`--seed`, `--sim-seconds` of `books` and `trades` for `--in
      rule + filters + sizing                                                   stage `signal`
      `strategy.quoting.plan_orders`                                            stage `plan`
      `RiskEngine.check` -> ApprovedOrder                                       stage `risk`
-     the WS `order` op, built and sent as hftlab/okx/execution.py sends ops
-     (`OrderChannel.send_op` -> `Connection.send`: orjson of {id, op, args}),
-     stamped when the frame is handed to the socket                            stage `frame`
+     the order frame: a `PlaceRequest` through the OKX adapter, `OkxVenue.place` (its request
+     serialisation, okx/records.py, the WS `order` op with `instIdCode` and `expTime`, sent by
+     `OrderChannel.send_op` -> `Connection.send`), to the adapter's send stamp (`on_sent`, once
+     the frame is written to the socket)                                        stage `frame`
 
-`e2e` runs from the receive stamp to the send stamp. The model is the champion's shape (the default
+`e2e` runs from the receive stamp to the send stamp, as the runner measures tick-to-order. The order
+manager (journal, slots, budgets) is not on this path; `hftlab bench orders` times its share. The model is the champion's shape (the default
 `ModelConfig` network over the default `FeatureSpec`, random weights, seeded, normalised by the
 recording's own feature statistics, the head's bias zeroed and its weights scaled up so that the
 edge follows the inputs); the strategy, risk and rule settings are the defaults, except
 that `--threshold` (default 0) lets the random model's edge change the target often enough to time
 many orders. The stand-in venue fills every IOC at once (the next bar starts flat of working orders).
 
-The order's arguments follow protocol §5.1 (`instIdCode`, `tdMode`, `side`, `ordType`, `sz`, `px`,
-`clOrdId`): hftlab/okx/venue.py (the OKX execution adapter, with its own request serialisation) is not
-on main yet; once it is, its serialisation replaces `_order_args` here.
+The private socket is a stand-in that takes the frame and answers it (accepted) on the next turn
+of the event loop.
 
 Labels: `<stage>_p50_us`, `_p99_us`, `_p999_us` (stages up to `signal` over every bar with a
 prediction, `plan` over every such bar, `risk` and `frame` over every order), `e2e_*` over every order,
@@ -102,32 +103,33 @@ def _model(frames: list[str], timeframe: str):
 
 
 class _Socket:
-    """The private socket's stand-in: it stamps each frame as it is handed over, and the venue answers
-    it on the next turn of the loop."""
+    """The private socket's stand-in: it keeps each frame handed to it, and the venue answers it
+    (accepted) on the next turn of the loop."""
 
     def __init__(self) -> None:
         self.channel = None
-        self.sent_ns = 0
+        self.last: dict = {}
         self.frames = 0
 
     async def send(self, text: str) -> None:
-        self.sent_ns = time.perf_counter_ns()
         self.frames += 1
         from hftlab.okx.events import OpResponse
 
-        op_id = orjson.loads(text)["id"]
+        self.last = req = orjson.loads(text)
+        items = [{"clOrdId": a.get("clOrdId", ""), "ordId": str(self.frames), "sCode": "0", "sMsg": ""}
+                 for a in req["args"]]
         asyncio.get_running_loop().call_soon(
-            self.channel.on_answer, OpResponse(op_id, "order", "0", "", [{"sCode": "0", "sMsg": ""}], 0))
+            self.channel.on_answer, OpResponse(req["id"], req["op"], "0", "", items, time.time_ns()))
 
 
-def _order_args(intent, spec, cl_ord_id: str) -> dict:
-    from hftlab.domain.instruments import fmt
+class _PrivateClient:
+    """What OkxVenue needs of AsyncOKXClient: the order channel (on the stand-in socket) and REST."""
 
-    args = {"instIdCode": spec.inst_id_code, "tdMode": "cross" if spec.is_swap else "cash",
-            "side": intent.side.value, "ordType": intent.ord_type.value, "sz": fmt(intent.sz), "clOrdId": cl_ord_id}
-    if intent.px is not None:
-        args["px"] = fmt(intent.px)
-    return args
+    def __init__(self, orders, rest):
+        self.orders, self.rest = orders, rest
+
+    async def subscribe(self, args) -> None:
+        pass
 
 
 class _Book:
@@ -153,6 +155,8 @@ class _Book:
 async def _drive(frames: list[str], inst_id: str, predictor, threshold: float) -> dict[str, list[int]]:
     from hftlab.backtest.config import BacktestConfig
     from hftlab.domain.orders import ApprovedOrder, Side
+    from hftlab.domain.venue import PlaceRequest, WriteOutcome
+    from hftlab.execution.config import ExecutionConfig
     from hftlab.marketdata.feed import MarketFeed
     from hftlab.models.config import ModelConfig
     from hftlab.okx.channels import PRIVATE
@@ -161,6 +165,7 @@ async def _drive(frames: list[str], inst_id: str, predictor, threshold: float) -
     from hftlab.okx.execution import OrderChannel
     from hftlab.okx.parse import parse_frame
     from hftlab.okx.rest import OkxRest
+    from hftlab.okx.venue import OkxVenue
     from hftlab.risk.checks import Market
     from hftlab.risk.config import RiskConfig
     from hftlab.risk.engine import Account, RiskEngine
@@ -189,6 +194,10 @@ async def _drive(frames: list[str], inst_id: str, predictor, threshold: float) -
                            reconcile_orders=False)
     channel.attach(conn)
     sock.channel = channel
+    sent_perf = [0]
+    venue = OkxVenue(_PrivateClient(channel, rest), rest, {inst_id: spec},
+                     on_sent=lambda cl_ord_ids, wall_ns: sent_perf.__setitem__(0, time.perf_counter_ns()))
+    exe = ExecutionConfig()
     ids = itertools.count(1)
     times: dict[str, list[int]] = {k: [] for k in (*STAGES, "e2e", "decision", "denied")}
     perf, wall = time.perf_counter_ns, time.time_ns
@@ -230,11 +239,14 @@ async def _drive(frames: list[str], inst_id: str, predictor, threshold: float) -
                 if not isinstance(verdict, ApprovedOrder):
                     times["denied"].append(t5 - t4)
                     continue
-                answer = await channel.send_op("order", [_order_args(verdict.intent, spec, f"t2o{next(ids)}")])
-                t6 = sock.sent_ns
+                o = verdict.intent
+                req = PlaceRequest(str(next(ids)), exe.tag, o.inst_id, o.side, o.ord_type, o.sz, o.px,
+                                   wall() // 1_000_000 + exe.order_deadline_ms, o.reduce_only)
+                result = (await venue.place([req]))[0]
+                t6 = sent_perf[0]
                 risk.release(verdict)
-                if answer.code != "0":
-                    raise RuntimeError(f"the stand-in venue refused an order: {answer}")
+                if result.outcome is not WriteOutcome.ACCEPTED:
+                    raise RuntimeError(f"the stand-in venue did not accept an order: {result}")
                 times["risk"].append(t5 - t4)
                 times["frame"].append(t6 - t5)
                 times["e2e"].append(t6 - t0)
