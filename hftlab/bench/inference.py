@@ -14,6 +14,8 @@ rounds so that load from other processes hits them alike:
   It is one sequential kernel with no parallel region, so it has no N-thread variant.
 
 Labels: `<path>_<1t|nt>_p50_us`, `_p99_us`, `_p999_us` (each call timed alone with perf_counter_ns).
+Between two paths the bench pauses `SETTLE_S`: the thread pools of torch and ONNX Runtime spin a while
+after a call, and on a machine of few cores a spinning pool would steal the next path's core.
 The speed-up of the served path is quoted against the best peer at either thread count:
 `served_vs_best_peer_p50_x` and `_p99_x` (peer time / served time: above 1, the served path is faster),
 and `served_vs_<peer>_p99_x` for each. The paths are checked to agree (max |difference| of
@@ -32,6 +34,7 @@ import numpy as np
 from hftlab.bench import progress
 
 PEERS = ("eager", "torch_tuned", "torchscript", "onnxruntime")
+SETTLE_S = 0.05
 SERVED = "numba"
 
 
@@ -47,7 +50,7 @@ def add_arguments(p) -> None:
     p.add_argument("--layers", type=int, default=m.num_layers)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="N of the N-thread variants")
     p.add_argument("--calls", type=int, default=4000, help="timed calls per path")
-    p.add_argument("--rounds", type=int, default=8, help="interleaved rounds the calls are split into")
+    p.add_argument("--rounds", type=int, default=20, help="interleaved rounds the calls are split into")
 
 
 def _quantiles(ns: list[int]) -> tuple[float, float, float]:
@@ -140,6 +143,7 @@ def run(args) -> dict:
         progress(f"round {r + 1}/{args.rounds}: {per_round} calls per path")
         for name, (fn, threads) in paths.items():
             torch.set_num_threads(threads)
+            time.sleep(SETTLE_S)  # the previous path's idle worker threads stop spinning before this one runs
             for i in range(min(50, per_round)):  # re-warm caches after the other paths ran
                 fn(windows[i % len(windows)])
             out = times[name]
