@@ -3,7 +3,8 @@
 The champion's shape by default: the default `ModelConfig` network (hidden 64, 2 layers, seq_len 64)
 over the default `FeatureSpec`'s features, as a `SignalNet` (random weights, seeded). Every way a user
 could run it, each at one thread and at N threads (`--threads`, default: every core), interleaved in
-rounds so that load from other processes hits them alike:
+rounds, and within a round call by call (every path of one thread count in turn, the order rotating),
+so that load from other processes hits them alike:
 
 - `eager`: the naive call, `net(torch.tensor(window)[None])` under `torch.no_grad()`;
 - `torch_tuned`: eager under `torch.inference_mode` on a preallocated input (Predictor backend "torch");
@@ -14,8 +15,9 @@ rounds so that load from other processes hits them alike:
   It is one sequential kernel with no parallel region, so it has no N-thread variant.
 
 Labels: `<path>_<1t|nt>_p50_us`, `_p99_us`, `_p999_us` (each call timed alone with perf_counter_ns).
-Between two paths the bench pauses `SETTLE_S`: the thread pools of torch and ONNX Runtime spin a while
-after a call, and on a machine of few cores a spinning pool would steal the next path's core.
+Between the one-thread and the N-thread paths the bench pauses `SETTLE_S`: the thread pools of torch
+and ONNX Runtime spin a while after a call, and on a machine of few cores a spinning pool would steal
+the next path's core.
 The speed-up of the served path is quoted against the best peer at either thread count:
 `served_vs_best_peer_p50_x` and `_p99_x` (peer time / served time: above 1, the served path is faster),
 and `served_vs_<peer>_p99_x` for each. The paths are checked to agree (max |difference| of
@@ -139,19 +141,25 @@ def run(args) -> dict:
             raise RuntimeError(f"{name} disagrees with eager PyTorch by {diff:.2e}")
     times: dict[str, list[int]] = {name: [] for name in paths}
     per_round = max(1, args.calls // args.rounds)
+    groups = [[n for n, (_fn, th) in paths.items() if th == 1], [n for n, (_fn, th) in paths.items() if th != 1]]
     for r in range(args.rounds):
         progress(f"round {r + 1}/{args.rounds}: {per_round} calls per path")
-        for name, (fn, threads) in paths.items():
+        for threads, group in zip((1, N), groups):
+            if not group:
+                continue
             torch.set_num_threads(threads)
-            time.sleep(SETTLE_S)  # the previous path's idle worker threads stop spinning before this one runs
-            for i in range(min(50, per_round)):  # re-warm caches after the other paths ran
-                fn(windows[i % len(windows)])
-            out = times[name]
-            for i in range(per_round):
+            time.sleep(SETTLE_S)  # the other group's idle worker threads stop spinning before this one runs
+            for i in range(min(50, per_round)):  # re-warm caches after the other group ran
+                for name in group:
+                    paths[name][0](windows[i % len(windows)])
+            for i in range(per_round):  # call by call, the order rotating: every path meets the same load
                 w = windows[i % len(windows)]
-                t0 = time.perf_counter_ns()
-                fn(w)
-                out.append(time.perf_counter_ns() - t0)
+                k = i % len(group)
+                for name in group[k:] + group[:k]:
+                    fn = paths[name][0]
+                    t0 = time.perf_counter_ns()
+                    fn(w)
+                    times[name].append(time.perf_counter_ns() - t0)
     torch.set_num_threads(default_threads)
     res: dict[str, float] = {}
     for name in paths:
