@@ -21,10 +21,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("hftlab.commands.sim", "run the local OKX v5 exchange until interrupted"),
     "collect": ("hftlab.commands.collect", "collect OKX market data to Parquet and Redis"),
     "replay": ("hftlab.commands.replay", "replay recorded frames through the parser and book engine"),
+    "status": ("hftlab.commands.status", "terminal dashboard of a running collector or live runner (from Redis)"),
     "train": ("hftlab.commands.train", "train the signal model, evaluate beside baselines, register in MLflow"),
     "backtest": ("hftlab.commands.backtest", "backtest a registered model beside buy-and-hold and the baselines"),
     "promote": ("hftlab.commands.promote", "promote a candidate to champion only if it wins the same backtest"),
     "pipeline": ("hftlab.commands.pipeline", "run a papermill pipeline of notebooks (pipelines/*.yaml)"),
+    "live": ("hftlab.commands.live", "trade the champion through the risk engine (python -m hftlab.live)"),
+    "kill": ("hftlab.commands.kill", "halt a running live runner, cancel every order with our tag, optionally flatten"),
     "demo": ("hftlab.commands.demo", "the main job on the embedded default (make demo)"),
 }
 

@@ -1,7 +1,8 @@
 """Settings: the one place that composes every package's configuration section.
 
 Each package owns its section (`okx.config.ClientConfig`, `cache.config.RedisConfig`,
-`sim.config.SimConfig`, `risk.config.RiskConfig`, `models.config.ModelConfig`/`MlflowConfig`,
+`sim.config.SimConfig`, `risk.config.RiskConfig`, `execution.config.ExecutionConfig`,
+`models.config.ModelConfig`/`MlflowConfig`,
 `monitor.config.MonitorConfig`, `collect.config.CollectConfig`, `backtest.config.BacktestConfig`/
 `PromoteConfig`, `strategy.config.StrategyConfig`); components are given their own typed section,
 never the whole `Settings`.
@@ -39,6 +40,8 @@ from hftlab.backtest.config import BacktestConfig, PromoteConfig
 from hftlab.cache.config import RedisConfig
 from hftlab.collect.config import CollectConfig
 from hftlab.core.config import CONFIG_DIR, ConfigError, Section, load, repo_path
+from hftlab.execution.config import ExecutionConfig
+from hftlab.live.config import LiveConfig
 from hftlab.models.config import MlflowConfig, ModelConfig
 from hftlab.monitor.config import MonitorConfig
 from hftlab.okx.channels import MARKET_CHANNELS
@@ -142,6 +145,8 @@ class Settings(Section):
     redis: RedisConfig = Field(default_factory=RedisConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    live: LiveConfig = Field(default_factory=LiveConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     collect: CollectConfig = Field(default_factory=CollectConfig)

@@ -120,6 +120,18 @@ class Registry:
             return None
         return ModelRef(f"models:/{name}/{mv.version}", name, str(mv.version), mv.run_id)
 
+    def latest(self, name: str | None = None) -> ModelRef | None:
+        """The newest registered version of `name` (default `model_name`), or None when there is none."""
+        name = name or self.name
+        try:
+            versions = self.client.search_model_versions(f"name='{name}'")
+        except self.mlflow.exceptions.MlflowException:
+            return None
+        if not versions:
+            return None
+        mv = max(versions, key=lambda v: int(v.version))
+        return ModelRef(f"models:/{name}/{mv.version}", name, str(mv.version), mv.run_id)
+
     def provenance(self, ref: ModelRef) -> Provenance:
         """What the registered version `ref` was trained on, from its model-version tags (fields it
         does not record are None). LookupError when `ref` is not a registered version or the store

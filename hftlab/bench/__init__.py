@@ -16,15 +16,21 @@ import sys
 import time
 from typing import Any
 
-# name -> one-line description; the module is hftlab.bench.<name>
+# name -> one-line description; the module is hftlab.bench.<name> (hyphens as underscores)
 BENCHMARKS: dict[str, str] = {
-    "cache": "Redis hot cache: pipelined writer vs one round trip per event (embedded redis-server)",
-    "feed": "OKX book frames: orjson floor vs hftlab parse+book+checksum vs cryptofeed",
+    "cache": "Redis hot cache at production settings: the manager vs one XADD per event vs redis-py's pipeline; "
+             "latency at a realistic rate, burst throughput, overflow drops",
+    "feed": "OKX book frames, books-l2-tbt and 400-level books: orjson floor, parser + book, the client's whole "
+            "per-frame path, cryptofeed",
     "sim": "hftlab sim at real speed: CPU share of one core with N clients on books, trades, tickers",
     "indicators": "RSI+MACD+BB: hftlab vs TA-Lib vs ta, streaming cost, parallel panel",
-    "inference": "signal model: eager PyTorch vs optimised path, p50/p99 latency",
+    "inference": "signal model: eager, tuned, TorchScript, ONNX Runtime (1 and N threads) vs the served numba path",
     "backtest": "the backtest engine over one million bars (taker and maker)",
     "risk": "the RiskEngine's pre-trade check: approve and deny paths, p50/p99 per check",
+    "orders": "orders on loopback (embedded simulator): place/cancel -> ack over WS and REST, manager intent -> frame",
+    "monitor": "what monitoring costs the tick path (with vs without, same run), observe() and one scrape",
+    "tick-to-order": "the live path on one thread: frame -> book -> bar -> features -> model -> signal -> risk -> "
+                     "order frame, p50/p99/p99.9 per stage and end to end",
 }
 
 _UNIT = re.compile(r"_(per_s|s|us|ms|ns|x|count|pct|bytes)$")
@@ -63,7 +69,7 @@ def versions(names: tuple[str, ...] = VERSIONED) -> dict[str, str]:
 def load(name: str):
     if name not in BENCHMARKS:
         raise KeyError(name)
-    return importlib.import_module(f"hftlab.bench.{name}")
+    return importlib.import_module(f"hftlab.bench.{name.replace('-', '_')}")
 
 
 def run(name: str, args) -> dict[str, Any]:

@@ -13,6 +13,7 @@ written by `cache/schema.py`, from domain values):
 | `P:positions` | hash | field `instId` -> JSON of the position; replaced whole on each snapshot |
 | `P:orders:open` | hash | field `clOrdId` -> JSON of the open order; replaced whole on each snapshot |
 | `P:equity` | hash | the account's equity, PnL, high-water mark, drawdown and the live runner's state |
+| `P:monitor:{component}` | hash | a running process's health: pid, /metrics URL, memory, guard level, latencies |
 
 Two kinds of write. *State* (ticker, top of book, latest bar, positions, open orders, equity) is coalesced
 by key: only the newest value waits to be written, so state never overflows. *Events* (trades, bar
@@ -149,6 +150,9 @@ class RedisCacheManager:
     def set_equity(self, fields: Mapping[str, Any]) -> None:
         self._put_state(self.key("equity"), _HSET, fields)
 
+    def set_monitor(self, component: str, fields: Mapping[str, Any]) -> None:
+        self._put_state(self.key("monitor", component), _REPLACE_HASH, fields)
+
     def _put_state(self, key: str, op: int, fields: Mapping[str, Any]) -> None:
         self._state[key] = (op, dict(fields))
         self._idle.clear()
@@ -192,6 +196,9 @@ class RedisCacheManager:
 
     async def get_equity(self) -> dict[str, str]:
         return await self.client.hgetall(self.key("equity"))
+
+    async def get_monitor(self, component: str) -> dict[str, str]:
+        return await self.client.hgetall(self.key("monitor", component))
 
     # ----- lifecycle --------------------------------------------------------------------------
     async def start(self) -> RedisCacheManager:

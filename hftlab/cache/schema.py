@@ -14,10 +14,14 @@ in plain notation (`domain.instruments.fmt`), prices and sizes from the venue as
 | `P:positions` | instId -> `instId qty avgPx realised fees funding` (+ `mark unrealised`) (`positions_fields`) |
 | `P:orders:open` | clOrdId -> `clOrdId ordId instId side ordType px sz state accFillSz avgPx slot reduceOnly ts` |
 | `P:equity` | `ts equity realised unrealised fees funding highWater drawdown drawdownPct dayPnl state` |
+| `P:monitor:{component}` | `component pid started ts metricsUrl rssBytes limitBytes guard latency` (`monitor_fields`) |
 
 Top of book: `valid` is 1 or 0. An invalid book's `TopOfBook` keeps the last valid prices, so the
 hash keeps showing them, flagged `valid 0`: a reader must never trade on them. An empty side is
 written as "" and an unknown `seqId` as -1.
+
+`latency` is JSON: series name (the histogram's name without `hftlab_` and `_seconds`, with its labels)
+-> `{"n", "mean_ms", "p50_ms", "p99_ms"}` (the quantiles are bucket upper bounds).
 
 Positions and equity come from `hftlab.portfolio`, which sits above the cache: they are read through
 the `PositionView` / `EquityView` protocols (what `Position` and `EquitySnapshot` offer), not imported.
@@ -28,6 +32,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Protocol
+
+import orjson
 
 from hftlab.domain.instruments import InstrumentSpec, fmt
 from hftlab.domain.market import Bar, TopOfBook
@@ -120,3 +126,11 @@ def equity_fields(snap: EquityView, state: str) -> Fields:
             "unrealised": fmt(snap.unrealised), "fees": fmt(snap.fees), "funding": fmt(snap.funding),
             "highWater": fmt(snap.high_water), "drawdown": fmt(snap.drawdown),
             "drawdownPct": fmt(snap.drawdown_pct), "dayPnl": fmt(snap.day_pnl), "state": state}
+
+
+def monitor_fields(component: str, pid: int, started_ms: int, ts_ms: int, metrics_url: str, rss_bytes: int,
+                   limit_bytes: int, guard: str, latency: Mapping[str, Mapping[str, float]]) -> Fields:
+    """A running process's health (written by hftlab.monitor.status, read by `hftlab status`)."""
+    return {"component": component, "pid": pid, "started": started_ms, "ts": ts_ms, "metricsUrl": metrics_url,
+            "rssBytes": rss_bytes, "limitBytes": limit_bytes, "guard": guard,
+            "latency": orjson.dumps(latency).decode()}

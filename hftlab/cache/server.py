@@ -216,17 +216,41 @@ class EmbeddedRedis:
         self.stop()
 
 
+def embedded_url(data_dir: Path) -> str | None:
+    """The URL of the embedded server whose config file is in `data_dir` (the one another process of
+    this user started: `hftlab status` beside a running collector), or None when there is none. The
+    password is read from that 0600 file, as the server itself reads it."""
+    try:
+        lines = (Path(data_dir) / "redis.conf").read_text().splitlines()
+    except OSError:
+        return None
+    conf = dict(line.split(" ", 1) for line in lines if " " in line)
+    if not {"bind", "port", "requirepass"} <= conf.keys():
+        return None
+    register_secret(conf["requirepass"])
+    return f"redis://:{conf['requirepass']}@{conf['bind']}:{conf['port']}/0"
+
+
+def configured_url(r: RedisConfig) -> str | None:
+    """The URL of the server `redis.url` names, with the password from HFTLAB_REDIS_PASSWORD when the
+    URL carries none; None for `embedded`."""
+    url = r.url
+    if url == "embedded":
+        return None
+    pw = os.environ.get("HFTLAB_REDIS_PASSWORD")
+    register_secret(pw)
+    if pw and "@" not in url.split("://", 1)[1]:
+        scheme, rest = url.split("://", 1)
+        url = f"{scheme}://:{pw}@{rest}"
+    return url
+
+
 @contextlib.contextmanager
 def redis_for(r: RedisConfig):
     """Yield a Redis URL for the `redis` section: an embedded server's, started and stopped here, or
     the configured one."""
-    url = r.url
-    if url != "embedded":
-        pw = os.environ.get("HFTLAB_REDIS_PASSWORD")
-        register_secret(pw)
-        if pw and "@" not in url.split("://", 1)[1]:
-            scheme, rest = url.split("://", 1)
-            url = f"{scheme}://:{pw}@{rest}"
+    url = configured_url(r)
+    if url is not None:
         yield url
         return
     server = EmbeddedRedis.from_config(r)

@@ -13,6 +13,10 @@ Bars close on exchange time: a trade past the bar's end closes it, and so does t
 exchange clock (the newest `ts` of its book and ticker pushes) once it is `bar_grace_ms` past the
 end, so bars keep coming when trading pauses (see hftlab.marketdata.bars). The cache's fields are
 `cache/schema.py`'s.
+
+Monitoring (pulled by hftlab.monitor): `stats` (CollectorStats) and `latency` (`monitor.latency.FeedLatency`:
+venue time -> receive, receive -> handled). `shed_raw()` stops recording raw frames (the resource
+guard's first step) and `request_stop(reason)` ends `run` cleanly, as a signal does.
 """
 
 from __future__ import annotations
@@ -21,23 +25,36 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hftlab.cache import schema
 from hftlab.collect.config import CollectConfig
 from hftlab.collect.recorder import Recorder
+from hftlab.core.metrics import Stats
 from hftlab.domain.market import Bar, TopOfBook
 from hftlab.marketdata.feed import MarketFeed
+from hftlab.monitor.latency import FeedLatency
 from hftlab.okx.channels import Endpoints, args_for
 from hftlab.okx.client import AsyncOKXClient
 from hftlab.okx.config import ClientConfig
-from hftlab.okx.events import Ticker, Trade
+from hftlab.okx.events import BookMsg, Ticker, Trade
 from hftlab.okx.queue import QueueClosed
 
 log = logging.getLogger(__name__)
 
 CONSUME_BATCH = 1000
+_PUSH_STAMPED = frozenset({BookMsg, Ticker, Trade})  # `ts_ms` is when the venue made the push (a candle's is its open)
+
+
+@dataclass(slots=True)
+class CollectorStats(Stats):
+    frames_tapped: int = 0  # frames that carried something new
+    frames_recorded: int = 0  # of those, handed to the raw recorder
+    events: int = 0
+    bars_closed: int = 0
+    raw_shed: bool = False  # raw recording was stopped to shed load
 
 
 class Collector:
@@ -64,19 +81,22 @@ class Collector:
         self.feed = MarketFeed(self.channels, timeframes, grace_ms=collect.bar_grace_ms,
                                fill_empty=collect.fill_empty_bars, on_top=self._publish_top)
         self.client = AsyncOKXClient(endpoints, client, books=self.feed, on_frame=self._tap)
-        self.frames_tapped = 0
-        self.bars_closed = 0
-        self.events = 0
+        self.stats = CollectorStats()
+        self.latency = FeedLatency()
         self.started = 0.0
         self.stopped_by = "duration"
+        self._stop = asyncio.Event()
 
     # ----- wiring ------------------------------------------------------------------------------
     def _tap(self, frame: str | bytes, recv_ns: int, channel: str, inst_id: str) -> None:
-        self.frames_tapped += 1
-        self.recorder.add_raw(recv_ns, channel, inst_id, frame)
+        self.stats.frames_tapped += 1
+        if self.recorder.record_raw:
+            self.stats.frames_recorded += 1
+            self.recorder.add_raw(recv_ns, channel, inst_id, frame)
 
     def _handle(self, ev: Any) -> None:
-        self.events += 1
+        self.stats.events += 1
+        self.latency.observe_event(ev, ev.ts_ms if type(ev) in _PUSH_STAMPED else 0)
         self.recorder.add_event(ev)
         update = self.feed.on_event(ev)
         cache = self.cache
@@ -96,16 +116,31 @@ class Collector:
 
     def _closed_bars(self, bars: Iterable[Bar]) -> None:
         for bar in bars:
-            self.bars_closed += 1
+            self.stats.bars_closed += 1
             self.recorder.add_event(bar)
             if self.cache is not None:
                 self.cache.add_bar(bar.timeframe, bar.inst_id, schema.bar_fields(bar))
 
+    # ----- load shedding and stopping ---------------------------------------------------------
+    def shed_raw(self) -> None:
+        """Stop recording raw frames (normalised events are still recorded)."""
+        if not self.stats.raw_shed:
+            self.stats.raw_shed = True
+            self.recorder.record_raw = False
+            log.warning("raw frames are no longer recorded (%d recorded so far)", self.stats.frames_recorded)
+
+    def request_stop(self, reason: str) -> None:
+        """End `run` cleanly, as a signal does; `stopped_by` says why."""
+        if not self._stop.is_set():
+            self.stopped_by = reason
+            self._stop.set()
+
     # ----- running -----------------------------------------------------------------------------
     async def run(self, duration_s: float, stop: asyncio.Event | None = None,
                   progress: Callable[[dict], None] | None = None, progress_interval_s: float = 5.0) -> dict:
-        stop = stop or asyncio.Event()
+        """Collect for `duration_s`, or until `stop` is set (a signal) or `request_stop` is called."""
         self.started = time.monotonic()
+        stopper = asyncio.create_task(self._stop_on(stop), name="collect-stop") if stop is not None else None
         await self.recorder.start()
         await self.client.start()
         await self.client.subscribe(args_for(self.channels, self.symbols))
@@ -113,12 +148,13 @@ class Collector:
         reporter = asyncio.create_task(self._report(progress, progress_interval_s), name="collect-progress")
         try:
             try:
-                await asyncio.wait_for(stop.wait(), duration_s)
-                self.stopped_by = "signal"
+                await asyncio.wait_for(self._stop.wait(), duration_s)
             except TimeoutError:
                 pass
         finally:
             reporter.cancel()
+            if stopper is not None:
+                stopper.cancel()
             # Stop receiving, then let the consumer drain the queue before the files are closed.
             await self.client.close()
             try:
@@ -130,6 +166,10 @@ class Collector:
             if self.cache is not None:
                 await self.cache.flush(5.0)
         return self.summary()
+
+    async def _stop_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self.request_stop("signal")
 
     async def _consume(self) -> None:
         client = self.client
@@ -173,7 +213,7 @@ class Collector:
             "dropped": dict(q.dropped),
             "parse_errors": cs.parse_errors,
             "error_events": dict(cs.sockets.error_events),
-            "bars_closed": self.bars_closed,
+            "bars_closed": self.stats.bars_closed,
             "late_trades": feed.late_trades,
             "recorder": self.recorder.stats.as_dict(),
         }
@@ -190,7 +230,8 @@ class Collector:
             **snap,
             "stopped_by": self.stopped_by,
             "record_dir": str(self.record_dir),
-            "frames_recorded": self.frames_tapped if self.config.record_raw else 0,
+            "frames_recorded": self.stats.frames_recorded,
+            "raw_shed": self.stats.raw_shed,
             "rates_per_s": {ch: round(n / elapsed, 2) for ch, n in snap["events"].items()},
             "book_stats": self.feed.book_stats().as_dict(),
             "client": self.client.status(),

@@ -5,7 +5,10 @@ With the default configuration everything runs locally: an in-process OKX simula
 with URLs, e.g. a separate `hftlab sim`) point the same client at that venue. Progress goes to
 stderr every few seconds; the summary (or `--json`) to stdout at the end. Ctrl-C / SIGTERM stop
 cleanly: sockets closed, every received frame flushed to Parquet, Redis and the simulator stopped.
-Exit 0 on a clean run, 1 if no market data arrived, 2 on a configuration error.
+Prometheus metrics are served on `monitor.prometheus_port` (the URL is printed and published in Redis
+for `hftlab status`); memory above `system.max_memory_usage` first stops raw-frame recording, then
+stops the collection cleanly (hftlab.monitor.guard).
+Exit 0 on a clean run, 1 if no market data arrived or the memory guard stopped it, 2 on a configuration error.
 """
 
 from __future__ import annotations
@@ -54,10 +57,30 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
     else:
         print(format_summary(summary))
+    if summary["stopped_by"] == MEMORY_GUARD:
+        print("hftlab collect: stopped by the memory guard (system.max_memory_usage)", file=sys.stderr)
+        return 1
     if not summary["events"]:
         print("hftlab collect: no market data was received (see the log above)", file=sys.stderr)
         return 1
     return 0
+
+
+MEMORY_GUARD = "memory_guard"
+
+
+def register_sources(sources, collector, cache=None, sim=None) -> None:
+    """What a collector process exports (hftlab.monitor.catalogue says how): its market data (client,
+    books, latency), the recorder and its own counters, Redis, and the in-process simulator if any."""
+    from hftlab.monitor.registration import register_cache, register_market_data
+
+    register_market_data(sources, collector.client, collector.feed, collector.symbols, collector.latency)
+    sources.record(collector.recorder.stats)
+    sources.record(collector.stats)
+    if cache is not None:
+        register_cache(sources, cache)
+    if sim is not None:
+        sources.record(sim.stats)
 
 
 class _StartError(Exception):
@@ -68,6 +91,8 @@ async def _collect(settings, duration: float, out: Path, interval: float) -> dic
     from hftlab.cache.manager import RedisCacheManager
     from hftlab.cache.server import RedisServerError, redis_for
     from hftlab.collect.collector import Collector
+    from hftlab.monitor.process import ProcessMonitor
+    from hftlab.monitor.resources import memory_limit_bytes
     from hftlab.okx.channels import Endpoints
 
     stop = asyncio.Event()
@@ -81,6 +106,7 @@ async def _collect(settings, duration: float, out: Path, interval: float) -> dic
             raise _StartError(f"cannot start the embedded redis-server: {e}") from None
         cache = await stack.enter_async_context(RedisCacheManager.from_config(settings.redis, url))
         venue = settings.venue
+        sim = None
         if venue.name == "sim" and venue.ws_public_url is None:
             from hftlab.sim.server import SimServer
 
@@ -96,9 +122,17 @@ async def _collect(settings, duration: float, out: Path, interval: float) -> dic
         t = settings.trading
         collector = Collector(endpoints, out, symbols=t.symbols, channels=t.channels, timeframes=t.timeframes,
                               collect=settings.collect, client=settings.client, cache=cache)
+        monitor = ProcessMonitor(settings.monitor, "collect",
+                                 memory_limit_bytes=memory_limit_bytes(settings.system.max_memory_usage), cache=cache,
+                                 on_shed_raw=collector.shed_raw, on_stop=lambda: collector.request_stop(MEMORY_GUARD))
+        register_sources(monitor.sources, collector, cache, sim)
+        await stack.enter_async_context(monitor)
         print(f"hftlab collect: {', '.join(collector.channels)} for {', '.join(collector.symbols)} from {where} "
               f"for {duration:g} s into {out}; Ctrl-C to stop early", file=sys.stderr, flush=True)
+        if monitor.url:
+            print(f"hftlab collect: metrics on {monitor.url}", file=sys.stderr, flush=True)
         summary = await collector.run(duration, stop, progress=_print_progress, progress_interval_s=interval)
+        summary["monitor"] = {"metrics_url": monitor.url, "guard": monitor.guard.stats.as_dict()}
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)
     return summary
@@ -131,6 +165,10 @@ def format_summary(s: dict) -> str:
         f"dropped {sum(s['dropped'].values())}, parse errors {s['parse_errors']}, "
         f"OKX errors {sum(s['error_events'].values())}",
     ]
+    guard = s["monitor"]["guard"]
+    if guard["level"] != "normal":
+        lines.append(f"  memory guard: {guard['level']} (resident {guard['rss_bytes'] / 2**20:.0f} MiB, limit "
+                     f"{guard['limit_bytes'] / 2**20:.0f} MiB); raw frames recorded {s['frames_recorded']:,}")
     if "redis" in s:
         r = s["redis"]
         lines.append(f"  redis {'connected' if r['connected'] else 'NOT connected'}: {r['written']:,} events written, "

@@ -13,12 +13,17 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-json", action="store_true", help="log JSON lines instead of text")
 
 
-def load_settings(args: argparse.Namespace):
-    """Load config for a command and set up logging; raises ConfigError (exit 2 in main)."""
+def load_settings(args: argparse.Namespace, overrides: dict[str, str] | None = None):
+    """Load config for a command and set up logging; raises ConfigError (exit 2 in main).
+    `overrides`: `HFTLAB__SECTION__KEY` values a command's own options stand for (applied like the
+    environment's, so cross-section defaults follow them)."""
+    import os
+
     from hftlab.core.logs import setup_logging
     from hftlab.settings import load_config
 
-    settings = load_config(getattr(args, "config", None))
+    environ = {**os.environ, **overrides} if overrides else None
+    settings = load_config(getattr(args, "config", None), environ=environ)
     setup_logging(
         getattr(args, "log_level", None) or settings.system.log_level,
         "json" if getattr(args, "log_json", False) else settings.system.log_format,

@@ -3,7 +3,8 @@
 Clients point at the printed REST and WebSocket URLs and sign with the simulator's credentials
 (the documented defaults hftlab.core.secrets.SIM_CREDENTIALS, or HFTLAB_API_KEY/SECRET/PASSPHRASE).
 With --tls the URLs are https/wss and the printed CA certificate is the one to trust (for most
-Python clients: SSL_CERT_FILE=<ca>).
+Python clients: SSL_CERT_FILE=<ca>). Prometheus metrics of the simulator are served on
+`monitor.prometheus_port` + 2 (printed); memory above `system.max_memory_usage` stops it cleanly.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ def _sim_config(args: argparse.Namespace):
 
 async def _serve(args: argparse.Namespace, settings, cfg) -> int:
     from hftlab.core.secrets import ENV_NAMES, SIM_CREDENTIALS, load_credentials
+    from hftlab.monitor.process import ProcessMonitor
+    from hftlab.monitor.resources import memory_limit_bytes
     from hftlab.sim.faults import FaultInjector
     from hftlab.sim.scenario import Scenario, load_scenario, parse_flag
     from hftlab.sim.server import SimServer
@@ -78,8 +81,12 @@ async def _serve(args: argparse.Namespace, settings, cfg) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    limit = memory_limit_bytes(settings.system.max_memory_usage)
+    monitor = ProcessMonitor(settings.monitor, "sim", memory_limit_bytes=limit, on_stop=stop.set)
+    monitor.sources.record(server.stats)
     await server.start()
     try:
+        await monitor.start()
         source = "documented sim defaults (hftlab.core.secrets.SIM_CREDENTIALS)" if creds is SIM_CREDENTIALS else \
             f"environment/credentials file ({', '.join(ENV_NAMES.values())})"
         print(f"hftlab sim: REST {server.rest_url}", flush=True)
@@ -89,6 +96,8 @@ async def _serve(args: argparse.Namespace, settings, cfg) -> int:
             print(f"hftlab sim: TLS CA {server.ca_path} (trust it, e.g. SSL_CERT_FILE={server.ca_path})", flush=True)
         print(f"hftlab sim: credentials: {source}; instruments: {', '.join(server.exchange.instruments)}; "
               f"speed {cfg.speed:g}x; {len(faults.specs)} scheduled fault(s)", flush=True)
+        if monitor.url:
+            print(f"hftlab sim: metrics {monitor.url}", flush=True)
         print("hftlab sim: running; Ctrl-C to stop", flush=True)
         last_frames, last_t = 0, time.monotonic()
         while not stop.is_set():
@@ -105,6 +114,7 @@ async def _serve(args: argparse.Namespace, settings, cfg) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        await monitor.close()
         await server.stop()
     print("hftlab sim: stopped", flush=True)
     return 0

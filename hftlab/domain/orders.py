@@ -47,9 +47,14 @@ exactly as it was. Policy the table encodes:
   current report says FILLED), followed by the report's terminal state when the fill event did not
   already complete the order (a cancel reporting a partial fill we had not seen).
 - A FILLED report with no trade (a market order's `fillSz 0`) is a state report like any other.
-- An amend result is taken once per `req_id` (`duplicate_amends`); the order's `sz`/`px` change only
+- An amend result is taken once per `req_id` (`duplicate_amends`); the order's `sz`/`px` change
   on an applied amend (its update's `sz`/`px`, else the requested ones), never from a plain push that
-  may predate the amend.
+  may predate the amend. A full venue record (`full_record`: a query answer or an open-orders row)
+  states the venue's current size and price: they are taken unless the record is stale (smaller
+  filled size, or older than the latest update applied), so an amend whose push was lost (a stream
+  gap, a restart) cannot leave the order's size wrong. An amend that can no longer apply (refused,
+  or past its deadline and covered by a later full record) leaves the in-flight set through
+  `amend_void`.
 
 **Quantities** are exact Decimals. `acc_fill_sz` = max(the venue's latest cumulative size, the sum of
 applied fills), so it never goes backwards and a missed fill push cannot hide venue-reported size.
@@ -347,8 +352,8 @@ class Fill:
 class OrderUpdate:
     """A venue fact about one order: its state (one of VENUE_STATES), cumulative filled size and
     average price (0 when nothing filled), the trade it reports if any, an amend's result, and why
-    it was cancelled. `sz`/`px`: the order's size and price as the venue now holds them (read only
-    with an applied amend result)."""
+    it was cancelled. `sz`/`px`: the order's size and price as the venue now holds them (read with
+    an applied amend result, or from a `full_record`)."""
 
     cl_ord_id: str
     ord_id: str
@@ -362,6 +367,7 @@ class OrderUpdate:
     amend_req_id: str | None = None
     amend_result: AmendResult | None = None
     cancel_source: CancelSource | None = None
+    full_record: bool = False  # a query answer / open-orders row: sz and px are the venue's current ones
 
     def __post_init__(self) -> None:
         if self.state not in VENUE_STATES:
@@ -420,10 +426,17 @@ class Order:
 
     @classmethod
     def recovered(cls, intent: OrderIntent, cl_ord_id: str, reason: str, *, ord_id: str | None = None,
-                  stats: OrderStats | None = None) -> Order:
-        """An order whose fate must be proven by venue facts: UNKNOWN."""
+                  sz: Decimal | None = None, px: Decimal | None = None, stats: OrderStats | None = None) -> Order:
+        """An order whose fate must be proven by venue facts: UNKNOWN. `sz`/`px`: its size and price
+        as last known (after applied amends), when they differ from the intent's."""
         o = cls(intent, cl_ord_id, OrderState.UNKNOWN, approval=None, ord_id=ord_id, stats=stats)
         o.unknown_reason = reason
+        if sz is not None:
+            _positive("sz", sz)
+            o.sz = sz
+        if px is not None:
+            _positive("px", px)
+            o.px = px
         return o
 
     # -- what it is -------------------------------------------------------------------------------
@@ -498,6 +511,16 @@ class Order:
         self.amends_in_flight[req_id] = (new_sz, new_px)
         return self._state
 
+    def amend_void(self, req_id: str) -> bool:
+        """An amend in flight that can no longer apply (refused, or past its deadline with a later full
+        record read): it leaves the in-flight set; a late push for it counts as a duplicate. False
+        when it was not in flight. Not a state change: the order's state is the venue's to say."""
+        if req_id not in self.amends_in_flight:
+            return False
+        del self.amends_in_flight[req_id]
+        self.amends_done.add(req_id)
+        return True
+
     # -- venue facts ------------------------------------------------------------------------------
 
     def apply(self, u: OrderUpdate) -> OrderState:
@@ -516,6 +539,9 @@ class Order:
                 px = u.px if u.px is not None else (want_px if want_px is not None else px)
         old_acc = self.acc_fill_sz
         stale = u.acc_fill_sz < old_acc
+        if u.full_record and not stale and u.ts_ms >= self.updated_ms:
+            sz = u.sz if u.sz is not None else sz
+            px = u.px if u.px is not None else px
         fill_sz = self._fill_sz + fill.sz if new_fill else self._fill_sz
         venue_acc = u.acc_fill_sz if u.acc_fill_sz > self._venue_acc else self._venue_acc
         new_acc = venue_acc if venue_acc > fill_sz else fill_sz
@@ -537,7 +563,7 @@ class Order:
         if amend_taken:
             self.amends_in_flight.pop(u.amend_req_id, None)
             self.amends_done.add(u.amend_req_id)
-            self.sz, self.px = sz, px
+        self.sz, self.px = sz, px
         if new_fill:
             self._add_fill(fill)
         if u.acc_fill_sz >= self._venue_acc and u.acc_fill_sz > 0:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -12,8 +11,10 @@ from hftlab.core.config import Section
 
 class LiveConfig(Section):
     symbols: list[str] | None = Field(None, description="instruments to trade; default the model's own symbol")
-    state_dir: Path | None = Field(None, description="journal, high-water mark, trading state; "
-                                                     "default <system.data_dir>/live")
+    capital_usd: float = Field(10_000.0, gt=0, description="the capital this runner is allotted: equity = capital + "
+                                                           "the PnL of its own fills (drawdown and daily loss "
+                                                           "are measured on it)")
+    bar_grace_ms: int = Field(250, ge=0, description="close a bar this long after its end by the exchange clock")
     progress_interval_s: float = Field(5.0, gt=0, description="seconds between progress lines")
     on_exit: Literal["cancel", "leave"] = Field(
         "cancel", description="open orders at a clean stop: cancel them, or leave them resting (tracked on restart)")

@@ -14,16 +14,15 @@ be seeded from REST `/api/v5/market/books` (protocol doc §3.4, `splice_rest_sna
 `BookOwner` (`okx/bookhealth.py`): the sockets invalidate its books and feed it REST snapshots only
 through those methods; timing (staleness, retries, when to seed) is theirs.
 
-Levels are kept as the lists OKX sent (`[px, sz, "0", numOrders]`, strings untouched) in a dict keyed
-by numeric price, beside a sorted list of keys (bids negated, so both sides ascend best-first) and
-the pre-joined `"px:sz"` strings the checksum needs: an update costs a bisect per changed level and
-the checksum reads the first 25 keys of each side; nothing re-sorts the book.
+Each side is an `okx.levels.Levels`: the levels as OKX sent them (`[px, sz, "0", numOrders]`, strings
+untouched), sorted by numeric price, best first (compiled; an update whose levels come best first, as
+OKX sends them, is merged in one pass). The checksum reads the first 25 levels of each side; nothing
+re-sorts the book.
 """
 
 from __future__ import annotations
 
 import time
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,8 +31,9 @@ from typing import Any
 
 from hftlab.core.metrics import Stats
 from hftlab.domain.market import TopOfBook
-from hftlab.okx.checksum import DEPTH, crc32_signed, interleave
+from hftlab.okx.checksum import crc32_signed
 from hftlab.okx.events import BookMsg, Level
+from hftlab.okx.levels import Levels, checksum_text
 
 
 class Status(StrEnum):
@@ -98,86 +98,6 @@ class RestSnapshot:
         return cls(asks, bids, ts, seq)
 
 
-_NOT_FINITE = "price must be a finite number"
-
-
-class _Side:
-    """One side of a book. Keys are numeric prices (negated for bids, so both sides ascend best
-    first); `top` always holds the first DEPTH `"px:sz"` strings, maintained as levels change, so
-    the checksum never walks the book."""
-
-    __slots__ = ("sign", "keys", "levels", "parts", "top")
-
-    def __init__(self, sign: float) -> None:
-        self.sign = sign
-        self.clear()
-
-    def clear(self) -> None:
-        self.keys: list[float] = []
-        self.levels: dict[float, Level] = {}  # as received
-        self.parts: dict[float, str] = {}  # "px:sz"
-        self.top: list[str] = []
-
-    def load(self, levels: Iterable[Level]) -> None:
-        sign = self.sign
-        book: dict[float, Level] = {}
-        parts: dict[float, str] = {}
-        for lv in levels:
-            px, sz = lv[0], lv[1]
-            k = float(px) * sign
-            if k - k != 0.0:  # nan or inf would corrupt the ordering
-                raise ValueError(_NOT_FINITE)
-            if sz == "0" or (sz[0] == "0" and float(sz) == 0.0):  # "0" deletes; so would "0.000"
-                continue
-            book[k] = lv
-            parts[k] = px + ":" + sz
-        self.keys = keys = sorted(book)
-        self.levels, self.parts = book, parts
-        self.top = [parts[k] for k in keys[:DEPTH]]
-
-    def apply(self, levels: Iterable[Level]) -> bool:
-        """Apply update levels; True if the top DEPTH levels changed."""
-        sign, keys, book, parts, top = self.sign, self.keys, self.levels, self.parts, self.top
-        touched = False
-        for lv in levels:
-            px, sz = lv[0], lv[1]
-            k = float(px) * sign
-            if k - k != 0.0:
-                raise ValueError(_NOT_FINITE)
-            if sz == "0" or (sz[0] == "0" and float(sz) == 0.0):
-                if k in book:  # OKX deletes prices it never sent us: then a no-op
-                    i = bisect_left(keys, k)
-                    del keys[i], book[k], parts[k]
-                    if i < DEPTH:
-                        del top[i]
-                        if len(keys) >= DEPTH:
-                            top.append(parts[keys[DEPTH - 1]])
-                        touched = True
-            else:
-                part = px + ":" + sz
-                if k in book:
-                    book[k] = lv
-                    parts[k] = part
-                    if len(keys) <= DEPTH or k <= keys[DEPTH - 1]:
-                        top[bisect_left(keys, k)] = part
-                        touched = True
-                else:
-                    i = bisect_left(keys, k)
-                    keys.insert(i, k)
-                    book[k] = lv
-                    parts[k] = part
-                    if i < DEPTH:
-                        top.insert(i, part)
-                        if len(top) > DEPTH:
-                            del top[DEPTH]
-                        touched = True
-        return touched
-
-    def first(self, n: int | None) -> list[Level]:
-        book = self.levels
-        return [book[k] for k in (self.keys if n is None else self.keys[:n])]
-
-
 class OrderBook:
     """One (channel, instId) book. Read it only while `valid`."""
 
@@ -193,8 +113,8 @@ class OrderBook:
         self.ts_ms = 0  # exchange time of the last message applied
         self.recv_ns = 0  # local receive time of the last message seen (applied or not)
         self.stats = BookStats()
-        self._bids = _Side(-1.0)
-        self._asks = _Side(1.0)
+        self._bids = Levels(-1.0)
+        self._asks = Levels(1.0)
         self._checksum: int | None = None  # of the current top levels; None: to compute
         self._seeded = False  # set by a REST seed: the next update chains by prevSeqId <= seq_id < seqId
 
@@ -260,8 +180,8 @@ class OrderBook:
             stats.checksum_verified += 1
         else:
             stats.checksum_absent += 1
-        bk, ak = self._bids.keys, self._asks.keys
-        if bk and ak and -bk[0] >= ak[0]:
+        bk, ak = self._bids.best_key(), self._asks.best_key()
+        if bk is not None and ak is not None and -bk >= ak:
             stats.crossed += 1
         return status
 
@@ -305,7 +225,7 @@ class OrderBook:
         """OKX's CRC32 over the top 25 levels of this book, signed."""
         cs = self._checksum
         if cs is None:
-            cs = self._checksum = crc32_signed(interleave(self._bids.top, self._asks.top))
+            cs = self._checksum = crc32_signed(checksum_text(self._bids, self._asks))
         return cs
 
     def bids(self, n: int | None = None) -> list[Level]:
@@ -317,20 +237,18 @@ class OrderBook:
         return self._asks.first(n)
 
     def best_bid(self) -> Level | None:
-        side = self._bids
-        return side.levels[side.keys[0]] if side.keys else None
+        return self._bids.best()
 
     def best_ask(self) -> Level | None:
-        side = self._asks
-        return side.levels[side.keys[0]] if side.keys else None
+        return self._asks.best()
 
     @property
     def crossed(self) -> bool:
-        bk, ak = self._bids.keys, self._asks.keys
-        return bool(bk and ak and -bk[0] >= ak[0])
+        bk, ak = self._bids.best_key(), self._asks.best_key()
+        return bk is not None and ak is not None and -bk >= ak
 
     def depth(self) -> tuple[int, int]:
-        return len(self._bids.keys), len(self._asks.keys)
+        return len(self._bids), len(self._asks)
 
     def top_of_book(self) -> TopOfBook:
         """Best bid and ask as received (None for an empty side; both None while invalid)."""

@@ -106,6 +106,16 @@ class Endpoints:
         return {PUBLIC: self.public, BUSINESS: self.business, PRIVATE: self.private}[role]
 
     @classmethod
+    def from_base_url(cls, base: str, *, demo: bool = False) -> Endpoints:
+        """A venue serving REST and the three WebSockets on one host (e.g. a running `hftlab sim`):
+        `http(s)://host:port` -> REST there and `ws(s)://host:port/ws/v5/{public,business,private}`."""
+        base = base.rstrip("/")
+        if not base.startswith(("http://", "https://")):
+            raise ValueError(f"not an http(s) URL: {base!r} (e.g. http://127.0.0.1:8088)")
+        ws = "wss://" + base[len("https://"):] if base.startswith("https://") else "ws://" + base[len("http://"):]
+        return cls(base, f"{ws}/ws/v5/public", f"{ws}/ws/v5/business", f"{ws}/ws/v5/private", demo=demo)
+
+    @classmethod
     def from_venue(cls, venue) -> Endpoints:
         """From `hftlab.settings.VenueConfig` (okx-demo/okx-live fill the OKX URLs in; `sim` needs them set,
         e.g. from a running SimServer)."""

@@ -34,8 +34,8 @@ def checksum_string(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]
     return interleave([f"{b[0]}:{b[1]}" for b in bids[:depth]], [f"{a[0]}:{a[1]}" for a in asks[:depth]])
 
 
-def crc32_signed(text: str) -> int:
-    c = zlib.crc32(text.encode())
+def crc32_signed(text: str | bytes) -> int:
+    c = zlib.crc32(text if type(text) is bytes else text.encode())
     return c - 0x100000000 if c & 0x80000000 else c
 
 

@@ -208,6 +208,10 @@ class AsyncOKXClient:
         conn = self._conns[role]
         return conn is not None and conn.ready
 
+    def sockets_up(self) -> dict[str, bool]:
+        """Every role in use (a socket is wanted for it) -> connected now (for monitoring)."""
+        return {r: self.connected(r) for r in self._supervisors}
+
     def status(self) -> dict[str, Any]:
         return {
             "connections": {r: (c.conn_id or "connecting") if c else None for r, c in self._conns.items()

@@ -5,11 +5,12 @@
 What it offers the order manager (the OKX execution venue is built on it):
 
 - `ready`: the private socket is logged in and subscribed; ops can be sent.
-- `await send_op(op, args, timeout_s=5.0, exp_time_ms=None) -> OpResponse`: one WS trading op
+- `await send_op(op, args, timeout_s=5.0, exp_time_ms=None, on_sent=None) -> OpResponse`: one WS trading op
   (`order`, `batch-orders`, `cancel-order`, `batch-cancel-orders`, `amend-order`, `batch-amend-orders`;
   protocol §5.1) with a fresh `id` (`o1`, `o2`, ...), answered by the response carrying that id.
   Instruments are named by `instIdCode` (`InstrumentSpec.inst_id_code`, from `OkxRest.instrument_specs`).
   `exp_time_ms` sets OKX's `expTime`: a request arriving later is refused (50037) instead of executed.
+  `on_sent(wall_ns)` is called once the frame has been written to the socket (`time.time_ns()`).
   An error event answering the id comes back as an `OpResponse` with its code and no data. Raises
   `NotSent` (a ConnectionError) when the socket is not ready: nothing was sent, nothing executed.
   Raises ConnectionError when the socket closes before the answer and TimeoutError when no answer
@@ -23,10 +24,18 @@ What it offers the order manager (the OKX execution venue is built on it):
 - private pushes (`orders`, `positions`, `account`, `fills`, ...; OKX's dicts, parsed as `PrivatePush`)
   arrive in order, de-duplicated across a 64008 overlap, never dropped, and go to `on_push`: by
   default the client's event queue, where they come out of `client.get()` with the market data.
+- `take_private(on_push, on_state)`: the execution venue takes the private side over: pushes go to
+  its `on_push` from then on, and `on_state(ready, reason)` hears every change of readiness: False
+  when the private socket in use is lost (its pushes may be lost with it), True once a new one is
+  logged in and subscribed. A 64008 rollover hands over without a gap and changes nothing.
 
 What the client calls: `attach(conn)` when a private connection is ready (every later op goes to it),
 `detach(conn)` when one closes (every op sent on it fails with ConnectionError: its answer can no
 longer come), `on_answer(ev)` with every op answer and error event, `route(ev)` with every push.
+
+Monitoring (pulled, never pushed): `stats` counts ops and the items OKX refused by `sCode`
+(`rejects`); `latency` times each answered op by op name, from the request sent to its answer on this
+process's clock (`ack`), and by OKX's own gateway stamps, `outTime - inTime` (`gateway`).
 """
 
 from __future__ import annotations
@@ -35,13 +44,14 @@ import asyncio
 import itertools
 import logging
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
 
-from hftlab.core.metrics import Stats
+from hftlab.core.metrics import Histogram, Stats
 from hftlab.okx.connection import Connection
 from hftlab.okx.events import ErrorEvent, OpResponse, PrivatePush
 from hftlab.okx.rest import OkxRest, RestError
@@ -62,8 +72,17 @@ class ExecutionStats(Stats):
     ops_sent: int = 0
     ops_not_sent: int = 0  # refused before sending: the socket was not ready
     op_failures: int = 0  # ops sent that ended in ConnectionError or TimeoutError (outcome unknown)
+    rejects: Counter = field(default_factory=Counter)  # sCode (or the op's code when no item says) -> items refused
     reconciles: int = 0
     reconcile_failures: int = 0
+
+
+@dataclass(slots=True)
+class OpLatency:
+    """Seconds, by op name (`order`, `cancel-order`, ...)."""
+
+    ack: defaultdict[str, Histogram] = field(default_factory=lambda: defaultdict(Histogram))
+    gateway: defaultdict[str, Histogram] = field(default_factory=lambda: defaultdict(Histogram))
 
 
 class OrderChannel:
@@ -72,10 +91,13 @@ class OrderChannel:
         self.rest = rest
         self.reconcile_orders = reconcile_orders
         self.stats = ExecutionStats()
+        self.latency = OpLatency()
         self.open_orders: dict[str, dict] = {}  # ordId -> OKX record, as of the last reconciliation
         self._on_push = on_push
         self._on_open_orders = on_open_orders
         self._spawn = spawn
+        self._on_state: Callable[[bool, str], None] | None = None
+        self._up = False  # a private socket is attached (logged in, subscribed) and not lost since
         self._conn: Connection | None = None
         self._ops: dict[str, tuple[asyncio.Future, Connection]] = {}  # op id -> (its answer, where it went)
         self._op_ids = itertools.count(1)
@@ -90,7 +112,7 @@ class OrderChannel:
 
     # ----- the order manager's side ------------------------------------------------------------
     async def send_op(self, op: str, args: list[dict], *, timeout_s: float = OP_TIMEOUT_S,
-                      exp_time_ms: int | None = None) -> OpResponse:
+                      exp_time_ms: int | None = None, on_sent: Callable[[int], None] | None = None) -> OpResponse:
         conn = self._conn
         if conn is None or not self.ready:
             self.stats.ops_not_sent += 1
@@ -102,17 +124,32 @@ class OrderChannel:
         if exp_time_ms is not None:
             req["expTime"] = str(exp_time_ms)
         try:
+            sent_ns = time.time_ns()
             try:
                 await conn.send(req)
             except websockets.exceptions.ConnectionClosed as e:
                 raise ConnectionError(f"private socket closed while sending {op}: {e}") from e
             self.stats.ops_sent += 1
-            return await asyncio.wait_for(fut, timeout_s)
+            if on_sent is not None:
+                on_sent(time.time_ns())
+            resp = await asyncio.wait_for(fut, timeout_s)
+            self._account(op, resp, sent_ns)
+            return resp
         except (ConnectionError, TimeoutError):
             self.stats.op_failures += 1
             raise
         finally:
             self._ops.pop(op_id, None)
+
+    def _account(self, op: str, resp: OpResponse, sent_ns: int) -> None:
+        self.latency.ack[op].observe(max(0, resp.recv_ns - sent_ns) * 1e-9)
+        if resp.in_time_us and resp.out_time_us:
+            self.latency.gateway[op].observe(max(0, resp.out_time_us - resp.in_time_us) * 1e-6)
+        refused = [d.get("sCode") for d in resp.data if d.get("sCode") not in (None, "", "0")]
+        if refused:
+            self.stats.rejects.update(refused)
+        elif resp.code != "0" and not resp.data:
+            self.stats.rejects[resp.code] += 1
 
     async def reconcile(self) -> list[dict] | None:
         try:
@@ -128,10 +165,19 @@ class OrderChannel:
             self._on_open_orders(orders)
         return orders
 
+    def take_private(self, on_push: Callable[[PrivatePush], None], on_state: Callable[[bool, str], None]) -> None:
+        """Private pushes go to `on_push` from now on, readiness changes to `on_state` (module doc)."""
+        self._on_push = on_push
+        self._on_state = on_state
+
     # ----- the client's side ---------------------------------------------------------------------
     def attach(self, conn: Connection) -> None:
         """`conn` is the private socket now, logged in and subscribed."""
         self._conn = conn
+        if not self._up:
+            self._up = True
+            if self._on_state is not None:
+                self._on_state(True, "")
         if self.reconcile_orders:
             self._spawn(self.reconcile(), "okx-reconcile")
 
@@ -139,6 +185,10 @@ class OrderChannel:
         """`conn` closed: the ops sent on it will get no answer."""
         if self._conn is conn:
             self._conn = None
+            if self._up:
+                self._up = False
+                if self._on_state is not None:
+                    self._on_state(False, conn.close_reason or "private socket closed")
         err = ConnectionError(f"{conn.role} socket closed: {conn.close_reason}")
         for fut, sent_on in self._ops.values():
             if sent_on is conn and not fut.done():

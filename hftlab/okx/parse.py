@@ -34,6 +34,7 @@ from hftlab.okx.events import (
     Ticker,
     Trade,
 )
+from hftlab.okx.levels import first_bad_level
 
 RAW_KEEP = 500  # characters of a bad frame kept in its ParseError
 
@@ -166,10 +167,9 @@ def _book(msg: dict, arg: dict, data: list, recv_ns: int) -> list[Event]:
         asks, bids = d["asks"], d["bids"]
         if type(asks) is not list or type(bids) is not list:
             raise BadField("asks and bids must be arrays")
-        for side in (asks, bids):  # the hot path: checks written out, not delegated
-            for lv in side:
-                if type(lv) is not list or len(lv) < 2 or type(lv[0]) is not str or type(lv[1]) is not str:
-                    raise BadField(f"a level must be [price, size, ...] strings, got {lv!r:.80}")
+        if first_bad_level(asks) >= 0 or first_bad_level(bids) >= 0:  # compiled (okx/levels.py): the hot loop
+            side = asks if first_bad_level(asks) >= 0 else bids
+            raise BadField(f"a level must be [price, size, ...] strings, got {side[first_bad_level(side)]!r:.80}")
         checksum, seq_id, prev_seq_id = d.get("checksum"), d.get("seqId"), d.get("prevSeqId")
         if ((checksum is not None and type(checksum) is not int) or (seq_id is not None and type(seq_id) is not int)
                 or (prev_seq_id is not None and type(prev_seq_id) is not int)):

@@ -1,23 +1,34 @@
-"""The few OKX v5 REST calls the WebSocket client needs, async (aiohttp).
+"""The OKX v5 REST calls the WebSocket client and the execution venue need, async (aiohttp).
 
-- `instruments` / `instrument_specs` / `inst_id_codes`: reference data (as `InstrumentSpec` through
-  `okx/instruments.py`); `instIdCode` differs between production and demo, so it is always fetched
-  from the venue in use, never configured;
+- `instruments` / `instrument_specs` / `inst_id_codes` / `trading_specs`: reference data (as
+  `InstrumentSpec` through `okx/instruments.py`); `instIdCode` differs between production and demo,
+  so it is always fetched from the venue in use (with its headers), never configured, and
+  `trading_specs` refuses an instrument whose code is null (`InstrumentRefused`, naming it);
 - `books`: the REST snapshot that seeds a book when the WS snapshot is missing (protocol §3.4);
 - `orders_pending`: open orders, to reconcile after every private (re)connect (the `orders`
   channel sends no snapshot);
-- `server_time`.
+- `server_time`;
+- `post`: one signed trading request (place, amend, cancel, batch or not, Cancel-All-After),
+  answered as a `RestAnswer` whatever its code (the caller classes it, okx/outcomes.py).
 
-Private calls are signed with `hftlab.okx.auth` (fresh timestamp per attempt); demo trading adds
-`x-simulated-trading: 1`. Transient failures (HTTP 429/5xx, codes 50001/50011/50013/50026,
-connection errors) are retried with jittered backoff; anything else raises `RestError` with OKX's
-code and message.
+Reads (`get`) are signed with `hftlab.okx.auth` (fresh timestamp per attempt); demo trading adds
+`x-simulated-trading: 1` to every request. Transient read failures (HTTP 429/5xx, codes
+50001/50011/50013/50026, connection errors) are retried with jittered backoff; anything else raises
+`RestError` with OKX's code and message.
+
+Writes are NEVER retried: a retried place is a resend, and a clOrdId protects against a duplicate
+only while the first order is pending (protocol §5.6). `post` raises `RestNotSent` when no
+connection could be made (nothing reached the venue) and `RestAnswerLost` when the request may have
+gone out but no answer came back (timeout, connection dropped): then the request may have executed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,6 +53,39 @@ class RestError(Exception):
     def __init__(self, path: str, code: str, msg: str, status: int | None = None):
         self.path, self.code, self.msg, self.status = path, code, msg, status
         super().__init__(f"OKX REST {path}: code {code} {msg}" + (f" (HTTP {status})" if status else ""))
+
+
+class RestNotSent(ConnectionError):
+    """A write that never left: no connection to the venue could be made. It did not execute."""
+
+
+class RestAnswerLost(ConnectionError):
+    """A write whose answer did not come back (timeout, dropped connection): it may have executed."""
+
+
+class InstrumentRefused(ValueError):
+    """An instrument the venue cannot be traded on through this client (not listed, not describable
+    as a spec, or listed without the instIdCode WebSocket order ops need)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestAnswer:
+    """A trading request's answer as OKX gave it: HTTP status, top-level `code`/`msg` ("" when the
+    body was not OKX's JSON), the per-item `data`, and the gateway's receive/send times (µs)."""
+
+    status: int
+    code: str
+    msg: str
+    data: list[dict]
+    in_time_us: int | None = None
+    out_time_us: int | None = None
+
+
+def _micros(v: Any) -> int | None:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
 
 
 class OkxRest:
@@ -110,6 +154,43 @@ class OkxRest:
                 await asyncio.sleep(delay)
         raise error
 
+    async def post(self, path: str, body: dict | list, *, exp_time_ms: int | None = None,
+                   timeout_s: float | None = None, on_sent: Callable[[int], None] | None = None) -> RestAnswer:
+        """One signed POST to `/api/v5{path}`, never retried. `exp_time_ms`: OKX's `expTime` header (a
+        place/amend arriving later is dropped, 50037). `on_sent(wall_ns)` is called as the request is
+        handed to the connection. Raises RestNotSent (no connection: nothing was sent) or
+        RestAnswerLost (sent, perhaps executed, no answer)."""
+        request_path = f"{PREFIX}{path}"
+        if self.credentials is None:
+            raise RestNotSent(f"{request_path}: a trading request needs credentials")
+        text = orjson.dumps(body).decode()
+        headers = self._headers("POST", request_path, text)
+        if exp_time_ms is not None:
+            headers["expTime"] = str(exp_time_ms)
+        timeout = aiohttp.ClientTimeout(total=timeout_s if timeout_s is not None else self.timeout_s)
+        self.requests += 1
+        try:
+            if on_sent is not None:
+                on_sent(time.time_ns())
+            async with self._http().post(URL(self.base_url + request_path, encoded=True), data=text,
+                                         headers=headers, timeout=timeout) as resp:
+                status = resp.status
+                raw = await resp.read()
+        except aiohttp.ClientConnectorError as e:  # the connection was never made: nothing was sent
+            raise RestNotSent(f"{request_path}: {type(e).__name__}: {e}") from e
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            raise RestAnswerLost(f"{request_path}: {type(e).__name__}: {e}") from e
+        try:
+            doc = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            doc = None
+        if not isinstance(doc, dict):
+            return RestAnswer(status, "", raw[:200].decode(errors="replace"), [])
+        data = doc.get("data")
+        return RestAnswer(status, str(doc.get("code", "")), str(doc.get("msg", "")),
+                          [d for d in data if isinstance(d, dict)] if isinstance(data, list) else [],
+                          _micros(doc.get("inTime")), _micros(doc.get("outTime")))
+
     def _headers(self, method: str, request_path: str, body: str = "") -> dict[str, str]:
         c = self.credentials
         assert c is not None
@@ -137,10 +218,41 @@ class OkxRest:
                 specs.append(spec)
         return specs
 
+    async def trading_specs(self, inst_ids: Iterable[str]) -> list[InstrumentSpec]:
+        """The specs of the instruments to trade, as this venue lists them now (with this
+        environment's headers: demo and production codes differ). Raises InstrumentRefused naming
+        the instrument when the venue does not list it, a spec cannot describe it (inverse swaps),
+        or its `instIdCode` is null: a code is never guessed."""
+        out = []
+        for inst_id in dict.fromkeys(inst_ids):
+            inst_type = InstType.SWAP if inst_id.endswith("-SWAP") else InstType.SPOT
+            records = await self.instruments(inst_type.value, inst_id)
+            if not records:
+                raise InstrumentRefused(f"{inst_id}: the venue does not list it ({inst_type.value})")
+            try:
+                spec = instrument_spec(records[0])
+            except ValueError as e:
+                raise InstrumentRefused(str(e)) from None
+            if spec is None:
+                raise InstrumentRefused(f"{inst_id}: not an instrument hftlab can trade (only spot and linear swaps)")
+            if spec.inst_id_code is None:
+                raise InstrumentRefused(f"{inst_id}: the venue lists it without an instIdCode, which WebSocket "
+                                        "order ops need; it is refused rather than guessed")
+            out.append(spec)
+        return out
+
     async def inst_id_codes(self, inst_type: str) -> dict[str, int]:
         """instId -> instIdCode of this venue (what WS order ops take since 2026); None codes skipped."""
         return {r["instId"]: code for r in await self.instruments(inst_type)
                 if (code := inst_id_code(r)) is not None}
+
+    async def price_limit(self, inst_id: str) -> tuple[float, float] | None:
+        """(highest buy, lowest sell) price the venue accepts now (`/public/price-limit`); None when the
+        venue does not limit the instrument (`enabled` false) or says nothing."""
+        data = await self.get("/public/price-limit", {"instId": inst_id})
+        if not data or data[0].get("enabled") is False or not data[0].get("buyLmt") or not data[0].get("sellLmt"):
+            return None
+        return float(data[0]["buyLmt"]), float(data[0]["sellLmt"])
 
     async def books(self, inst_id: str, sz: int = 400) -> dict:
         """`data[0]` of `/market/books`: {asks, bids, ts, seqId} — feed it to BookKeeper.seed_from_rest."""

@@ -119,6 +119,36 @@ class RiskEngine:
         self.stats.approved += 1
         return approved
 
+    def check_amend(self, order: OrderIntent, markets: Mapping[str, Market], now_ns: int) -> Denial | None:
+        """A re-quote of a working order (`order` carries its new price): its exposure is already
+        counted, so only the price is checked (fresh book, collar, band); nothing moves while HALTED."""
+        self.stats.checks += 1
+        d = None
+        if self.state is TradingState.HALTED:
+            d = Denial(DenyReason.HALTED, "trading is HALTED: cancels only")
+        else:
+            m = markets.get(order.inst_id)
+            d = ck.freshness(m, now_ns, self.cfg.stale_ms) or ck.collar(order, m, self.cfg.collar_bps) \
+                or ck.band(order, m)  # type: ignore[arg-type]
+        if d is not None:
+            self.stats.denials[d.reason] += 1
+        return d
+
+    def check_flatten(self, intent: OrderIntent, markets: Mapping[str, Market], book: ExposureSource,
+                      account: Account, now_ns: int) -> ApprovedOrder | Denial:
+        """The kill switch's flatten: a reduce-only order that shrinks a position passes in any trading
+        state (HALTED included: closing risk is what halting is for); anything else is an ordinary check."""
+        if not intent.reduce_only or not ck.reduces(intent, self._exposure(book, intent.inst_id)):
+            return self.check(intent, markets, book, account, now_ns)
+        self.stats.checks += 1
+        if (d := ck.instrument(intent, self.specs.get(intent.inst_id))) is not None:
+            self.stats.denials[d.reason] += 1
+            return d
+        approved = ApprovedOrder(intent, now_ns, ("flatten: reduce-only, shrinks the position",), key=_KEY)
+        self._reserved.setdefault(intent.inst_id, []).append(approved)
+        self.stats.approved += 1
+        return approved
+
     def release(self, approved: ApprovedOrder) -> None:
         """The manager has registered `approved` (its exposure is in the book now), or dropped it."""
         pending = self._reserved.get(approved.intent.inst_id)

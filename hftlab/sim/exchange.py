@@ -20,6 +20,7 @@ in progress.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -275,6 +276,11 @@ class SimExchange:
         for i in self.instruments.values():
             ccys.update((i.quote_ccy,) if i.is_swap else (i.base_ccy, i.quote_ccy))
         return [records.currency_record(c, self.instruments.values()) for c in sorted(ccys)]
+
+    def price_limit(self, inst_id: str) -> dict[str, Any]:
+        """GET /api/v5/public/price-limit: the band limit orders are refused beyond (51006) right now."""
+        m = self._market(inst_id)
+        return records.price_limit_record(m.inst, self._band(m), self.now_ms)
 
     # --- placing -----------------------------------------------------------------------------------
     def _band(self, m: Market) -> tuple[int, int]:
@@ -664,6 +670,17 @@ class SimExchange:
         o.amend_result = ""
 
     # --- the venue's own trades ----------------------------------------------------------------------
+    def jump(self, inst_id: str, fraction: float) -> float:
+        """A scripted move: the instrument's fair value jumps by `fraction` (-0.03: 3% down) and stays
+        there (it is a random walk); the makers re-quote around it from the next step, so the book
+        follows. A swap's fair value is its spot leader's: the leader jumps. Returns the new fair price."""
+        if not -0.5 < fraction < 1.0:
+            raise ValueError(f"jump fraction must be in (-0.5, 1), got {fraction}")
+        m = self._market(inst_id)
+        leader = m.leader or m
+        leader.logf += math.log1p(fraction)
+        return leader.fair_px
+
     def liquidate(self, inst_id: str, fraction: float = 1.0) -> list[dict[str, str]]:
         """The venue reduces (fraction < 1) or closes every account's position in a swap at the mark,
         as a liquidation does: a system order (category full/partial_liquidation) fills with a

@@ -10,7 +10,8 @@ The order-path faults act on trading requests (place, amend, cancel; single or b
 executes but its answer is lost (`drop_ack`) or is a 50004 timeout (`answer_50004`); it is held
 past its expTime so that it is refused with 50037 and does nothing (`delay_past_exptime`); every
 WebSocket op is refused while REST works (`reject_ws_ops`). `liquidate` acts on the venue: it
-liquidates positions without an order update.
+liquidates positions without an order update. `jump` moves the market: an instrument's fair value
+jumps and stays (a scripted adverse move for a strategy's breakers).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Venue(Protocol):
     """What the injector needs from the server to act on accounts."""
 
     def liquidate(self, inst_id: str, fraction: float) -> list[dict[str, str]]: ...  # what was liquidated
+    def jump(self, inst_id: str, fraction: float) -> float: ...  # the new fair price
 
 
 class AckFault(StrEnum):
@@ -177,6 +179,13 @@ class FaultInjector:
         done = self._venue.liquidate(inst_id, fraction) if self._venue else []
         self.record("liquidate", inst_id=inst_id, fraction=fraction, liquidated=done)
         return done
+
+    def jump(self, inst_id: str = "BTC-USDT", pct: float = -3.0) -> float | None:
+        """The market moves: `inst_id`'s fair value jumps by `pct` percent and stays (a scripted
+        adverse move for a strategy's breakers)."""
+        px = self._venue.jump(inst_id, pct / 100.0) if self._venue else None
+        self.record("jump", inst_id=inst_id, pct=pct, fair_px=px)
+        return px
 
     def fire(self, spec: FaultSpec) -> None:
         getattr(self, spec.kind)(**spec.params)

@@ -211,6 +211,13 @@ def balance_and_position_record(acct: Account, event_type: str, ccys: Iterable[s
 
 
 # --- reference data ----------------------------------------------------------------------------------
+def price_limit_record(inst: Instrument, band: tuple[int, int], ts_ms: int) -> dict[str, Any]:
+    """GET /api/v5/public/price-limit item: the highest buy and lowest sell price the venue accepts now."""
+    max_buy, min_sell = band
+    return {"instType": inst.inst_type, "instId": inst.inst_id, "buyLmt": inst.px_str(max_buy),
+            "sellLmt": inst.px_str(min_sell), "ts": str(ts_ms), "enabled": True}
+
+
 def currency_record(ccy: str, instruments: Iterable[Instrument]) -> dict[str, Any]:
     """GET /api/v5/asset/currencies item: one chain per currency, named as OKX names main nets."""
     scale = max((len(i.lot_sz.partition(".")[2]) for i in instruments if i.base_ccy == ccy and not i.is_swap),

@@ -98,6 +98,7 @@ class RestApi:
             get(f"{PREFIX}/public/instruments", self._public(self.instruments)),
             get(f"{PREFIX}/market/books", self._public(self.books)),
             get(f"{PREFIX}/market/ticker", self._public(self.ticker)),
+            get(f"{PREFIX}/public/price-limit", self._public(self.price_limit)),
             get(f"{PREFIX}/market/candles", self._public(self.candles)),
             get(f"{PREFIX}/market/history-candles", self._public(self.history_candles)),
             get(f"{PREFIX}/market/trades", self._public(self.trades)),
@@ -183,6 +184,12 @@ class RestApi:
         if inst_id not in self.ex.instruments:
             return fail(codes.NO_INSTRUMENT)
         return None
+
+    def price_limit(self, request: web.Request) -> web.Response:
+        inst_id = request.query.get("instId")
+        if (error := self._unknown_instrument(inst_id)) is not None:
+            return error
+        return reply([self.ex.price_limit(inst_id)])
 
     def ticker(self, request: web.Request) -> web.Response:
         inst_id = request.query.get("instId")

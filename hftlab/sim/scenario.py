@@ -82,6 +82,8 @@ KINDS: dict[str, dict[str, tuple[Any, type, tuple | None]]] = {
     # the venue liquidates every account's position in inst_id (fraction 1 closes it): a negative trade
     # id, no orders/fills push; only positions, account, balance_and_position and REST show it
     "liquidate": {"inst_id": ("BTC-USDT-SWAP", str, None), "fraction": (1.0, float, Within(0.0, 1.0))},
+    # the market moves: inst_id's fair value jumps by pct percent and stays there (the book follows)
+    "jump": {"inst_id": ("BTC-USDT", str, None), "pct": (-3.0, float, Within(-50.0, 100.0))},
 }
 TRIGGER_KEYS = ("at_s", "every_s", "start_s", "until_s", "rate_per_min")
 
@@ -112,7 +114,7 @@ class Scenario:
     seed: int | None = None
 
 
-def _number(where: str, key: str, value: Any, kind: type) -> Any:
+def _number(where: str, key: str, value: Any, kind: type, signed: bool = False) -> Any:
     if kind is str:
         if not isinstance(value, str):
             raise ScenarioError(f"{where}: {key} must be text, got {value!r}")
@@ -121,7 +123,7 @@ def _number(where: str, key: str, value: Any, kind: type) -> Any:
         raise ScenarioError(f"{where}: {key} must be a number, got {value!r}")
     if kind is int and value != int(value):
         raise ScenarioError(f"{where}: {key} must be a whole number, got {value!r}")
-    if value < 0:
+    if value < 0 and not signed:
         raise ScenarioError(f"{where}: {key} must not be negative, got {value!r}")
     return kind(value)
 
@@ -141,7 +143,8 @@ def parse_fault(raw: Mapping[str, Any], where: str) -> FaultSpec:
     for key, (default, typ, allowed) in schema.items():
         value = raw.get(key, default)
         if value is not None:
-            value = _number(where, key, value, typ)
+            # a parameter whose range reaches below zero (a jump's pct) takes a sign
+            value = _number(where, key, value, typ, signed=isinstance(allowed, Within) and allowed.lo < 0)
             if isinstance(allowed, Within) and value not in allowed:
                 raise ScenarioError(f"{where}: {key}={value!r} must be {allowed}")
             if isinstance(allowed, tuple) and value not in allowed:

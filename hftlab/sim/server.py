@@ -75,6 +75,9 @@ class _Venue:
         self.exchange = exchange
         self.private = private
 
+    def jump(self, inst_id: str, fraction: float) -> float:
+        return self.exchange.jump(inst_id, fraction)
+
     def liquidate(self, inst_id: str, fraction: float) -> list[dict[str, str]]:
         done = self.exchange.liquidate(inst_id, fraction)
         self.private.flush()

@@ -2,7 +2,8 @@
 
 The gateway's part lives here: resolving WS `instIdCode`s, `expTime` (a place or amend that arrives
 after it is dropped with 50037 and does nothing), OKX's rate windows (60 requests / 2 s per user,
-instrument and op, 50011; 1000 new+amend orders / 2 s per sub-account, 50061; cancels do not count
+instrument and op, 50011; each batch op 300 ORDERS / 2 s per user, instrument and op, a batch of one
+counting as the single op; 1000 new+amend orders / 2 s per sub-account, 50061; cancels do not count
 towards the latter), the top-level code of a (batch) op and the result shape of each op and
 transport (exactly the keys OKX documents). Validating the order itself (parameters, lot size,
 balance, duplicates) and its fate are the exchange's.
@@ -44,6 +45,7 @@ BATCH_OPS = frozenset({"batch-orders", "batch-cancel-orders", "cancel-batch-orde
 # OKX: 60 requests / 2 s per user and instrument for each of place, cancel, amend (REST and WS share it).
 WINDOW_S = 2.0
 PER_INST_LIMIT = 60
+BATCH_LIMIT = 300  # orders per 2 s per user and instrument, for each batch op (place, cancel, amend)
 SUB_ACCOUNT_LIMIT = 1000  # new + amend orders per 2 s per sub-account (fill-ratio tiers raise it to 10 000)
 EXPIRING = frozenset({"place", "amend"})  # the ops expTime applies to
 
@@ -96,10 +98,12 @@ class Trading:
     """Runs order ops against the exchange for an authenticated account."""
 
     def __init__(self, exchange, on_change: Callable[[], None] = lambda: None, limits: RateWindow | None = None,
-                 account_limits: RateWindow | None = None, wall: Callable[[], float] = time.time):
+                 account_limits: RateWindow | None = None, wall: Callable[[], float] = time.time,
+                 batch_limits: RateWindow | None = None):
         self.ex = exchange
         self.on_change = on_change
         self.limits = limits or RateWindow()
+        self.batch_limits = batch_limits or RateWindow(BATCH_LIMIT)
         self.account_limits = account_limits or RateWindow(SUB_ACCOUNT_LIMIT)
         self._wall = wall
 
@@ -129,13 +133,15 @@ class Trading:
                 validation.not_expired(validation.exp_time(exp_time), int(self._wall() * 1000))
             except Rejected as r:
                 return [_failed(item, r.answer) for item in items]
-        return [self._one(account, kind, item) for item in items]
+        # OKX: a batch op's limit counts its orders; a batch of one counts as the single op.
+        window = self.batch_limits if op in BATCH_OPS and len(items) > 1 else self.limits
+        return [self._one(account, kind, item, window) for item in items]
 
-    def _one(self, account: str, kind: str, item: dict) -> dict:
+    def _one(self, account: str, kind: str, item: dict, window: RateWindow) -> dict:
         inst_id = item.get("instId")
         if not inst_id:
             return _failed(item, codes.empty_param("instId"))
-        if not self.limits.allow((account, kind, inst_id)):
+        if not window.allow((account, kind, inst_id)):
             return _failed(item, codes.RATE_LIMIT)
         # Reading: the per-endpoint window is checked first; a request it refuses is not counted here.
         if kind != "cancel" and not self.account_limits.allow((account,)):

@@ -306,9 +306,10 @@ class WsGateway:
         return self.faults.take_late_delivery(f"ws {req['op']}", exp_time, int(time.time() * 1000))
 
     async def _trade_later(self, session: Session, req: dict, in_time: str, delay: float) -> None:
+        """A held request executes when its hold ends, whether or not its connection is still
+        there: the gateway received it (only the answer is lost with the connection, as on OKX)."""
         await asyncio.sleep(delay)
-        if not session.closing:
-            self._run_trade(session, req, in_time)
+        self._run_trade(session, req, in_time)
 
     def _run_trade(self, session: Session, req: dict, in_time: str) -> None:
         op, req_id = req["op"], req["id"]

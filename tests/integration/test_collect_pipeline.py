@@ -56,7 +56,7 @@ async def test_collect_records_parquet_fills_redis_and_replays_clean(tmp_path, r
     assert summary["books_valid"] == summary["books_total"] == 2
     # every frame the client passed on is in the raw table, verbatim and in order
     raw = read_table(tmp_path)
-    assert raw.num_rows == col.frames_tapped == summary["frames_recorded"]
+    assert raw.num_rows == col.stats.frames_tapped == summary["frames_recorded"]
     assert set(raw.column("channel").to_pylist()) == {"books", "trades", "tickers", "_control"}
     report = replay([tmp_path / "raw"])
     assert not report.failed and report.totals().breaks == 0 and report.totals().snapshots == 2
@@ -103,7 +103,7 @@ async def test_a_reconnect_during_collection_loses_no_recorded_frame_and_flags_t
 
     col, summary, _ = await run_collector(tmp_path, redis_url, 4.0, during=drop)
     assert summary["reconnects"] == 1 and summary["books_valid"] == 2
-    assert read_table(tmp_path).num_rows == col.frames_tapped
+    assert read_table(tmp_path).num_rows == col.stats.frames_tapped
     report = replay([tmp_path / "raw"])
     assert not report.failed and report.totals().snapshots == 4  # 2 books x (start + reconnect)
 
@@ -148,4 +148,4 @@ async def test_queue_overflow_drops_are_counted_and_books_recover(tmp_path):
     assert summary["book_stats"]["resyncs"] >= 1
     assert summary["books_valid"] == summary["books_total"] == 2, summary["book_stats"]
     # the raw tap is upstream of the queue: nothing was lost on disk
-    assert read_table(tmp_path).num_rows == col.frames_tapped
+    assert read_table(tmp_path).num_rows == col.stats.frames_tapped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
@@ -169,6 +170,20 @@ async def test_delay_acks(sim):
     assert int(slow["outTime"]) - int(slow["inTime"]) >= 300_000
     assert int(fast["outTime"]) - int(fast["inTime"]) < 300_000
     assert _logged(sim, "delay_acks")[0].detail["delay_ms"] == 300
+
+
+async def test_a_held_ws_request_executes_even_when_its_connection_closes_meanwhile():
+    """The gateway received it: a client that disconnects loses the answer, not the order."""
+    async with still_server() as s, RestProbe(s.rest_url) as rest:
+        c = await _private(s)
+        s.faults.delay_acks(300, count=1)
+        await c.send({"id": "held1", "op": "order", "args": [{**WS_LIMIT, "clOrdId": "held1"}]})
+        await c.close()
+        deadline = time.monotonic() + 10
+        while not await _pending(rest):
+            assert time.monotonic() < deadline, "the held order never executed"
+            await asyncio.sleep(0.02)
+        assert [o["clOrdId"] for o in await _pending(rest)] == ["held1"]
 
 
 async def test_rest_ack_delay_and_signed_requests(sim):

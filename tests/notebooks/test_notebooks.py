@@ -4,7 +4,7 @@ nbval runs each notebook top to bottom in a fresh kernel of this interpreter (la
 are not compared; the notebooks' own `assert` cells check what can be checked). It cannot inject
 parameters, so the notebooks' defaults are the small, fast ones; the configuration points every
 notebook at a throwaway data directory and MLflow store (HFTLAB_CONFIG), and the notebooks hand
-data to each other through <data_dir>/runs/notebooks, in order 01 -> 05.
+data to each other through <data_dir>/runs/notebooks, in order 01 -> 06.
 """
 
 import os
@@ -18,10 +18,10 @@ import pytest
 from hftlab.core.config import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("0*.ipynb"))
-STEPS = ["01_collect", "02_features", "03_train", "04_backtest", "05_promote"]
+STEPS = ["01_collect", "02_features", "03_train", "04_backtest", "05_promote", "06_live"]
 
 
-def test_the_five_notebooks_exist():
+def test_the_six_notebooks_exist():
     assert [p.stem for p in NOTEBOOKS] == STEPS
 
 
@@ -58,5 +58,5 @@ def test_notebooks_run_under_nbval(tmp_path):
     cells = sum(1 for p in NOTEBOOKS for c in nbformat.read(str(p), as_version=4).cells if c.cell_type == "code")
     assert re.search(rf"\b{cells} passed\b", proc.stdout), tail
     run_dir = tmp_path / "var" / "runs" / "notebooks"
-    for name in ("bars.parquet", "features.json", "train.json", "backtest.json", "promote.json"):
+    for name in ("bars.parquet", "features.json", "train.json", "backtest.json", "promote.json", "live.json"):
         assert (run_dir / name).is_file(), name

@@ -30,21 +30,25 @@ def test_every_registered_command_builds_its_parser():
             parser, _module = build_parser(name)
         except ModuleNotFoundError as e:  # a subsystem still missing must say so, not crash oddly
             raise AssertionError(f"command {name!r} is registered but its module is missing: {e}") from None
-        assert parser.format_help()
+        text = parser.format_help()
+        assert all(opt in text for opt in ("--config", "--log-level", "--log-json")), name
 
 
 def test_python_dash_m_and_bench_json():
     proc = subprocess.run(
-        [sys.executable, "-m", "hftlab", "bench", "cache", "--json", "--events", "3000", "--naive-events", "300"],
+        [sys.executable, "-m", "hftlab", "bench", "cache", "--json", "--rate", "2000", "--seconds", "0.1",
+         "--burst", "3000", "--overflow", "300"],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)  # stdout is exactly one JSON object; progress went to stderr
     assert doc["benchmark"] == "cache"
-    assert set(doc["results"]) >= {"pipelined_events_per_s", "one_per_event_events_per_s"}
-    assert doc["results"]["pipelined_written_count"] == 3000
+    assert set(doc["results"]) >= {"burst_manager_events_per_s", "burst_one_per_event_events_per_s",
+                                   "burst_pipeline_events_per_s", "rate_manager_p99_us"}
+    assert doc["results"]["overflow_dropped_count"] == 300
+    assert doc["results"]["overflow_written_count"] == doc["results"]["backlog_max_count"]
     assert {"cpu", "cores", "python"} <= set(doc["machine"]) and "redis" in doc["versions"]
-    assert "pipelined writer" in proc.stderr
+    assert "a burst of 3,000 events" in proc.stderr
 
 
 def test_unknown_benchmark_exits_2(capsys):

@@ -98,3 +98,19 @@ async def test_every_kind_of_field_is_stored_and_read_back(redis_url):
         assert (await cache.get_positions())["BTC-USDT"]["qty"] == "0"
         assert (await cache.get_open_orders())["1"]["state"] == "live"
         assert (await cache.get_equity()) == {k: str(v) for k, v in schema.equity_fields(snap, "HALTED").items()}
+
+
+async def test_the_monitor_hash_is_replaced_whole_per_component(redis_url):
+    latency = {"md_receive_to_event": {"n": 3, "mean_ms": 0.5, "p50_ms": 0.5, "p99_ms": 1.0}}
+    fields = schema.monitor_fields("collect", 42, 1000, 2000, "http://127.0.0.1:9108/metrics", 10, 20, "normal", latency)
+    assert fields == {"component": "collect", "pid": 42, "started": 1000, "ts": 2000,
+                      "metricsUrl": "http://127.0.0.1:9108/metrics", "rssBytes": 10, "limitBytes": 20,
+                      "guard": "normal", "latency": '{"md_receive_to_event":{"n":3,"mean_ms":0.5,"p50_ms":0.5,"p99_ms":1.0}}'}
+    async with RedisCacheManager(redis_url, prefix="m") as cache:
+        cache.set_monitor("collect", {**fields, "stale": "x"})
+        cache.set_monitor("collect", fields)
+        cache.set_monitor("live", {**fields, "component": "live"})
+        assert await cache.flush()
+        assert await cache.get_monitor("collect") == {k: str(v) for k, v in fields.items()}
+        assert (await cache.get_monitor("live"))["component"] == "live"
+        assert await cache.get_monitor("sim") == {}

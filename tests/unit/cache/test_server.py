@@ -89,3 +89,25 @@ def test_start_failure_is_explained(tmp_path):
             raise AssertionError("second server on a taken port started")
         except Exception as e:
             assert str(first.port) in str(e)
+
+
+def test_another_process_finds_a_running_embedded_server_from_its_config_file(tmp_path):
+    from hftlab.cache.server import embedded_url
+
+    assert embedded_url(tmp_path) is None
+    with EmbeddedRedis(tmp_path, maxmemory="64mb") as server:
+        url = embedded_url(tmp_path)
+        assert url == server.url
+        r = redis.Redis.from_url(url)
+        assert r.ping()
+        r.close()
+
+
+def test_a_configured_url_takes_the_password_from_the_environment(monkeypatch):
+    from hftlab.cache.config import RedisConfig
+    from hftlab.cache.server import configured_url
+
+    assert configured_url(RedisConfig()) is None, "embedded"
+    monkeypatch.setenv("HFTLAB_REDIS_PASSWORD", "s3cret-pw")
+    assert configured_url(RedisConfig(url="redis://10.0.0.5:6379/0")) == "redis://:s3cret-pw@10.0.0.5:6379/0"
+    assert configured_url(RedisConfig(url="redis://:own@10.0.0.5:6379/0")) == "redis://:own@10.0.0.5:6379/0"

@@ -462,3 +462,39 @@ def test_generated_lives_match_a_reference_from_distinct_fills(key, life):
     assert o.fees == fees
     assert o.trade_ids == {f.trade_id for f in fills_}
     assert not stats.illegal
+
+
+# -- full venue records, recovered sizes, void amends ----------------------------------------------
+
+def test_a_full_record_states_the_venue_size_after_a_lost_amend_push(key):
+    """An amend up whose push was lost: without the record's size the order would look FILLED at the
+    old size while it still rests at the venue."""
+    o = new_order(key, OrderStats())
+    o.acked("9", 4)
+    o.amend_requested("r1", new_sz=D(5))
+    record = update(S.PARTIALLY_FILLED, "3", fill=fill("3"), sz=D(5), px=D(100), full_record=True)
+    assert o.apply(record) is S.PARTIALLY_FILLED
+    assert o.sz == 5 and o.amends_in_flight == {"r1": (D(5), None)}
+    assert o.amend_void("r1") and not o.amends_in_flight and "r1" in o.amends_done
+    assert not o.amend_void("r1")
+
+
+def test_a_plain_push_or_a_stale_record_does_not_change_the_size(key):
+    o = new_order(key, OrderStats())
+    o.acked("9", 4)
+    o.apply(OrderUpdate(CL, "9", S.LIVE, D(0), D(0), 10, sz=D(7)))  # a plain push: may predate an amend
+    assert o.sz == 3
+    o.apply(OrderUpdate(CL, "9", S.PARTIALLY_FILLED, D(1), D(100), 20, fill=fill("1")))
+    o.apply(OrderUpdate(CL, "9", S.LIVE, D(0), D(0), 30, sz=D(7), full_record=True))  # smaller filled size
+    o.apply(OrderUpdate(CL, "9", S.PARTIALLY_FILLED, D(1), D(100), 15, sz=D(8), full_record=True))  # older
+    assert o.sz == 3
+    o.apply(OrderUpdate(CL, "9", S.PARTIALLY_FILLED, D(1), D(100), 40, sz=D(6), px=D(99), full_record=True))
+    assert (o.sz, o.px) == (D(6), D(99))
+
+
+def test_recovered_order_keeps_its_last_known_size_and_price():
+    o = Order.recovered(intent(), CL, "restart", ord_id="9", sz=D(5), px=D(99), stats=OrderStats())
+    assert (o.state, o.sz, o.px, o.intent.sz) == (S.UNKNOWN, D(5), D(99), D(3))
+    assert o.apply(update(S.PARTIALLY_FILLED, "3", fill=fill("3"))) is S.PARTIALLY_FILLED  # 3 of 5
+    with pytest.raises(ValueError):
+        Order.recovered(intent(), CL, "restart", sz=D(0))

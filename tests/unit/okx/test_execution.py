@@ -149,3 +149,61 @@ async def test_no_reconciliation_when_disabled_and_pushes_go_to_their_sink():
     push = PrivatePush("orders", {"channel": "orders", "instType": "ANY"}, [{"ordId": "1"}], 1)
     h.orders.route(push)
     assert h.pushes == [push]
+
+
+async def test_the_sent_hook_hears_the_wall_time_once_the_frame_is_written():
+    h = Harness(reconcile_orders=False)
+    conn = FakeConn()
+    h.orders.attach(conn)
+    sent: list[tuple[int, int]] = []
+    task = asyncio.create_task(h.orders.send_op("order", [{"clOrdId": "1"}],
+                                                on_sent=lambda ns: sent.append((ns, len(conn.sent)))))
+    req = await sent_op(conn)
+    ((ns, frames),) = sent
+    assert frames == 1 and ns > 1_600_000_000 * 10**9  # after the write, on the wall clock
+    h.orders.on_answer(OpResponse(req["id"], "order", "0", "", [], 3))
+    await task
+    conn.ready = False
+    with pytest.raises(NotSent):
+        await h.orders.send_op("order", [], on_sent=lambda ns: sent.append((ns, 0)))
+    assert len(sent) == 1  # nothing left, nothing heard
+
+
+async def test_the_venue_takes_the_pushes_and_hears_losses_but_not_rollovers():
+    h = Harness(reconcile_orders=False)
+    pushes, states = [], []
+    first, successor, third = FakeConn(), FakeConn(), FakeConn()
+    h.orders.attach(first)  # up before the venue listens: no event, and no loss pending
+    h.orders.take_private(pushes.append, lambda up, why: states.append((up, why)))
+    h.orders.attach(successor)  # a 64008 rollover: up all along
+    first.close("retired after 64008 rollover")
+    h.orders.detach(first)
+    assert states == []
+    successor.close("close 1006")
+    h.orders.detach(successor)
+    h.orders.attach(third)
+    assert states == [(False, "close 1006"), (True, "")]
+    push = PrivatePush("orders", {"channel": "orders", "instType": "ANY"}, [{"ordId": "1"}], 1)
+    h.orders.route(push)
+    assert pushes == [push] and h.pushes == []
+async def test_answered_ops_are_timed_by_op_and_refused_items_counted_by_scode():
+    import time
+
+    h = Harness(reconcile_orders=False)
+    conn = FakeConn()
+    h.orders.attach(conn)
+    task = asyncio.create_task(h.orders.send_op("batch-orders", [{"instIdCode": 1}, {"instIdCode": 1}]))
+    req = await sent_op(conn)
+    h.orders.on_answer(OpResponse(req["id"], "batch-orders", "2", "", [{"sCode": "0"}, {"sCode": "51008"}],
+                                  time.time_ns() + 40_000_000, 1_000_000, 1_250_000))
+    await task
+    task = asyncio.create_task(h.orders.send_op("cancel-order", [{"instIdCode": 1, "ordId": "7"}]))
+    req = await sent_op(conn, 2)
+    h.orders.on_answer(ErrorEvent("50011", "Rate limit reached", "c1", req["id"]))
+    await task
+    lat, stats = h.orders.latency, h.orders.stats
+    assert dict(stats.rejects) == {"51008": 1, "50011": 1}
+    assert lat.ack["batch-orders"].count == lat.ack["cancel-order"].count == 1
+    assert lat.ack["batch-orders"].sum >= 0.04, "request sent -> answer received"
+    assert lat.gateway["batch-orders"].sum == 0.25, "OKX's outTime - inTime"
+    assert "cancel-order" not in lat.gateway, "an error event carries no gateway stamps"

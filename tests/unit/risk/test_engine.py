@@ -234,3 +234,24 @@ def test_an_unreadable_state_file_fails_closed(tmp_path):
     (tmp_path / "risk.json").write_text("{not json")
     with pytest.raises(RuntimeError, match="cannot be read"):
         engine(tmp_path)
+
+
+def test_amends_are_price_checked_and_frozen_when_halted():
+    e = engine()
+    assert e.check_amend(intent(px="50010"), MARKETS, NOW) is None
+    assert e.check_amend(intent(px="50400"), MARKETS, NOW).reason is DenyReason.PRICE_COLLAR
+    assert e.check_amend(intent(px="50010"), {"BTC-USDT": market(age_ms=5000)}, NOW).reason is DenyReason.STALE_DATA
+    e.kill("test")
+    assert e.check_amend(intent(px="50010"), MARKETS, NOW).reason is DenyReason.HALTED
+
+
+def test_the_kill_switch_flatten_passes_when_halted_and_nothing_else_does():
+    e = engine()
+    e.kill("test")
+    long_ = Book({"BTC-USDT": Exposure(D("0.02"), avg_px=D("50000"))})
+    flatten = intent(Side.SELL, sz="0.02", px=None, ord_type=OrdType.MARKET, reduce_only=True)
+    assert isinstance(e.check_flatten(flatten, MARKETS, long_, OK, NOW), ApprovedOrder)
+    too_much = intent(Side.SELL, sz="0.03", px=None, ord_type=OrdType.MARKET, reduce_only=True)
+    assert denied(e.check_flatten(too_much, MARKETS, Book({"BTC-USDT": Exposure(D("0.02"))}), OK, NOW),
+                  DenyReason.HALTED)
+    assert denied(e.check_flatten(intent(), MARKETS, long_, OK, NOW), DenyReason.HALTED)

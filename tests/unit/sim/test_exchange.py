@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+import pytest
+
 from hftlab.sim.exchange import SimExchange
 from hftlab.sim.instruments import Instrument, MarketProfile
 from hftlab.sim.orders import TRANSITIONS, OrderState
@@ -502,3 +504,30 @@ def test_listed_without_an_inst_id_code(tst):
     assert set(ex.by_code) == {77} and blank.to_okx()["instIdCode"] is None
     assert ex.place_order("k", {"instId": "TSU-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
                                 "px": "99", "sz": "1"})["sCode"] == "0"
+
+
+def test_price_limit_is_the_band_orders_are_refused_beyond():
+    ex = SimExchange(seed=2)
+    ex.advance_to(ex.now_ms + 5_000)
+    rec = ex.price_limit("BTC-USDT")
+    buy, sell = float(rec["buyLmt"]), float(rec["sellLmt"])
+    mid = ex._market("BTC-USDT").mid_px()
+    assert rec["instId"] == "BTC-USDT" and rec["enabled"] is True
+    assert sell < mid < buy and buy / mid - 1 == pytest.approx(0.05, abs=1e-4)
+    too_high = ex.place_order("k", {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+                                    "sz": "0.001", "px": f"{buy + 0.1:.1f}"})
+    assert too_high["sCode"] == "51006"
+
+
+def test_a_jump_moves_the_market_and_it_stays_moved():
+    ex = SimExchange(seed=4)
+    ex.advance_to(ex.now_ms + 2_000)
+    before = ex._market("BTC-USDT").mid_px()
+    ex.jump("BTC-USDT", -0.03)
+    ex.advance_to(ex.now_ms + 2_000)
+    after = ex._market("BTC-USDT").mid_px()
+    assert after / before - 1 == pytest.approx(-0.03, abs=0.003)
+    swap = ex._market("BTC-USDT-SWAP").mid_px()
+    assert swap / after - 1 == pytest.approx(0, abs=0.003)  # the swap follows its spot leader
+    with pytest.raises(ValueError):
+        ex.jump("BTC-USDT", -0.9)

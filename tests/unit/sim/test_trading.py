@@ -4,7 +4,7 @@ cxlOnFail, WS instIdCodes."""
 from __future__ import annotations
 
 from hftlab.sim import codes
-from hftlab.sim.trading import SUB_ACCOUNT_LIMIT, RateWindow, Trading
+from hftlab.sim.trading import BATCH_LIMIT, PER_INST_LIMIT, SUB_ACCOUNT_LIMIT, RateWindow, Trading
 
 
 class FakeExchange:
@@ -39,7 +39,7 @@ def _ops(clock=None) -> tuple[Trading, FakeExchange]:
     ex = FakeExchange()
     clock = clock or Clock()
     return Trading(ex, limits=RateWindow(clock=clock), account_limits=RateWindow(SUB_ACCOUNT_LIMIT, clock=clock),
-                   wall=clock), ex
+                   wall=clock, batch_limits=RateWindow(BATCH_LIMIT, clock=clock)), ex
 
 
 def test_exp_time_refuses_late_places_and_amends_only():
@@ -81,3 +81,19 @@ def test_cxl_on_fail_reaches_the_exchange_as_a_flag():
                                  {"instId": "A", "ordId": "1", "cxlOnFail": "false", "reqId": "b"}])
     assert ex.calls == [("amend", "A", True, "a"), ("amend", "A", False, "b")]
     assert ops.run("k", "amend-order", [{"instId": "A", "ordId": "1", "cxlOnFail": "yes"}])[0]["sCode"] == "51000"
+
+
+def test_a_batch_op_counts_its_orders_in_its_own_window_and_a_batch_of_one_as_the_single_op():
+    """OKX: batch-orders 300 orders / 2 s per user and instrument; one item: the `order` limit."""
+    clock = Clock()
+    ops, ex = _ops(clock)
+    got = [r["sCode"] for _ in range(BATCH_LIMIT // 20 + 1) for r in ops.run("k", "batch-orders", [{"instId": "A"}] * 20)]
+    assert got.count("0") == BATCH_LIMIT and set(got[BATCH_LIMIT:]) == {codes.RATE_LIMIT[0]}
+    singles = [ops.run("k", "order", [{"instId": "A"}])[0]["sCode"] for _ in range(PER_INST_LIMIT)]
+    assert singles == ["0"] * PER_INST_LIMIT  # the single op's window is its own
+    assert ops.run("k", "batch-orders", [{"instId": "A"}])[0]["sCode"] == codes.RATE_LIMIT[0]  # counted as `order`
+    assert ops.run("k", "batch-orders", [{"instId": "B"}] * 2)[0]["sCode"] == "0"  # per instrument
+    cancels = ops.run("k", "batch-cancel-orders", [{"instId": "A", "ordId": "1"}] * 20)
+    assert {r["sCode"] for r in cancels} == {"0"}  # each batch op has its own window
+    clock.t += 2.0
+    assert {r["sCode"] for r in ops.run("k", "batch-orders", [{"instId": "A"}] * 20)} == {"0"}
