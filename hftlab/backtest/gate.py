@@ -16,9 +16,9 @@ A candidate becomes champion only if
 1. it passes every check, on its out-of-sample window after every cost:
    - trades: at least `min_trades` trades (fewer cannot be judged);
    - drawdown: its max drawdown is at most `max_drawdown_pct`;
-   - controls: each of `required_controls` in its training report passed: `permuted_labels` (with
-     shuffled training labels every model sat at chance: the labels are not read through the
-     features) and `null_world` (the same pipeline on a world where nothing is predictable, the
+   - controls: each of `required_controls` in its training report passed: `permuted_labels` (fitted
+     to shuffled training labels, no model recovered a material part of its real skill: the labels
+     do not leak into training) and `null_world` (the same pipeline on a world where nothing is predictable, the
      simulator at signal 0, did not pass this gate's money test: the only control that catches a
      feature reading the future, which a shuffled-label fit cannot learn from);
    - money: its statistic (`metric`) reaches the floor: `trade_t`, the t-statistic of its per-trade

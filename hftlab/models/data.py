@@ -238,7 +238,8 @@ class FoldData:
 
     def with_permuted_labels(self, seed: int) -> FoldData:
         """Training and validation labels shuffled among their own samples; test labels untouched.
-        A model that learns anything real from this must be at chance on the test block."""
+        A model fitted to them is a random function of the features: what it recovers of the real
+        fit's skill on the test block is the permuted-label control (hftlab.models.evaluate.permuted_verdict)."""
         rng = np.random.default_rng(seed)
         y = self.y.copy()
         for ends in (self.train_ends, self.val_ends):

@@ -19,11 +19,13 @@ against the sign of the forward return on the samples where the rule would trade
 threshold; 0.5 is chance), and `information_coefficient` is the Spearman correlation of the edge
 with the forward return over every sample (0 is chance). `fold_summary` is how a statistic is
 reported across walk-forward folds: their mean, their spread and each fold's value.
+`permuted_verdict` judges the permuted-label control (see there why "at chance" is not its test).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -137,6 +139,45 @@ def chance_verdict(results: dict[str, dict], *, alpha: float = 0.05, n_shifts: i
     return {
         "test": SHIFT_TEST.format(n=n_shifts) + f", {side}, Bonferroni alpha {alpha}/{len(results)}",
         "passed": all(m["at_chance"] for m in models.values()),
+        "models": models,
+    }
+
+
+PERMUTED_SHARE = 0.5
+
+
+def permuted_verdict(results: dict[str, dict], real: Mapping[str, float], *, alpha: float = 0.05,
+                     n_shifts: int = 1000, share: float = PERMUTED_SHARE) -> dict:
+    """Verdict of the permuted-label control: `results` of the models fitted to shuffled training
+    labels (evaluate_models on the true test labels), `real` the balanced accuracy of the same
+    models fitted to the true labels, on the same test block.
+
+    Fitted to shuffled labels, a model is a random function of the features. Where the features
+    predict strongly (the simulator at signal 1, thousands of test rows), a random function of them
+    has real skill of either sign, on the order of 1/sqrt(number of features) of the best fit's, so
+    "every model at chance" would fail an honest pipeline there. A leak of the labels into training
+    (through the sample order, a normaliser, anything but the (features, label) pairs) gives the
+    permuted fit the real fit's skill. So a model fails when it beats chance (one-sided shift test,
+    Bonferroni over the models) by more than `share` of the real fit's excess over chance (1/3);
+    with no real skill, any significant skill fails. Whether each sits at chance (two-sided) is
+    reported beside it."""
+    level = alpha / max(1, len(results))
+    models = {}
+    for name, r in results.items():
+        test = r["chance_test"]
+        excess = test["balanced_accuracy"] - 1 / 3
+        real_excess = real[name] - 1 / 3
+        beats = test["p_greater"] < level
+        models[name] = {"balanced_accuracy": test["balanced_accuracy"], "null_q025": test["null_q025"],
+                        "null_q975": test["null_q975"], "p_greater": test["p_greater"],
+                        "p_two_sided": test["p_two_sided"], "at_chance": test["p_two_sided"] >= level,
+                        "real_balanced_accuracy": real[name],
+                        "leaks": bool(beats and excess > share * max(real_excess, 0.0))}
+    return {
+        "test": SHIFT_TEST.format(n=n_shifts) + f", one-sided (above chance), Bonferroni alpha {alpha}/{len(results)}; "
+                f"a model leaks when it beats chance by more than {share:g} of the same model's excess over chance "
+                "fitted to the true labels",
+        "passed": not any(m["leaks"] for m in models.values()),
         "models": models,
     }
 

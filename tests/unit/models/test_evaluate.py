@@ -7,6 +7,7 @@ from hftlab.models.evaluate import (
     chance_verdict,
     evaluate_models,
     metrics,
+    permuted_verdict,
     shift_test,
 )
 
@@ -60,6 +61,27 @@ def test_verdicts():
     del res["oracle"]
     v = chance_verdict(res, n_shifts=200)
     assert v["passed"] and "Bonferroni alpha 0.05/2" in v["test"]
+
+
+def test_the_permuted_label_control_fails_a_fit_that_recovers_its_real_skill_not_one_with_a_fraction_of_it():
+    y = _autocorrelated_labels(6000, seed=9)
+    rng = np.random.default_rng(10)
+
+    def skilled(share):  # right on `share` of the samples, else an independent run-structured guess
+        return np.eye(3)[np.where(rng.random(y.size) < share, y, _autocorrelated_labels(y.size, rng.integers(99)))]
+
+    # fitted to shuffled labels: a little real skill (a random function of informative features), and a leak
+    permuted = evaluate_models(y, {"random_function": skilled(0.15), "leak": skilled(0.55)}, min_shift=40, n_shifts=200)
+    assert permuted["random_function"]["beats_chance"] and permuted["leak"]["beats_chance"]
+    real = {"random_function": 0.7, "leak": 0.7}  # both models' balanced accuracy fitted to the true labels
+    v = permuted_verdict(permuted, real, n_shifts=200)
+    assert not v["passed"]
+    assert not v["models"]["random_function"]["leaks"] and v["models"]["leak"]["leaks"]
+    assert not v["models"]["random_function"]["at_chance"]  # "at chance" would have failed an honest fit
+    del permuted["leak"], real["leak"]
+    assert permuted_verdict(permuted, real, n_shifts=200)["passed"]
+    # a model with no real skill may show none fitted to shuffled labels either
+    assert not permuted_verdict(permuted, {"random_function": 1 / 3}, n_shifts=200)["passed"]
 
 
 def test_block_bootstrap_difference():
