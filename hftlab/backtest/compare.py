@@ -19,6 +19,7 @@ mean trade length.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -185,3 +186,26 @@ def compare_predictions(bars: pd.DataFrame, ends: np.ndarray, probas: dict[str, 
 def _run(name, kind, bars, held, target, e, exe, *, stop: bool) -> Strategy:
     res = engine.simulate(bars, target, exe, stop=stop)
     return Strategy(name, kind, np.asarray(held, dtype=np.int8), target, e, res, engine.summarise(res, exe))
+
+
+def compare_fold(series: Sequence[tuple[str, pd.DataFrame]], parts: Sequence[tuple[str, int, int]], prediction: dict,
+                 kinds: Mapping[str, str], cfg, *, vol_window: int = VOL_WINDOW,
+                 what: str = "test block") -> dict[str, Comparison]:
+    """One fold's test predictions (hftlab.models.experiment.Outcome.predictions[k]: sample ends in the
+    rows of the Prepared, the series of each, probabilities by model) backtested per series on that
+    series' own bars, costs and instrument (its name, e.g. BTC-USDT-SWAP, says spot or swap).
+    `series`: (name, bars) in the order of the Prepared's `parts` ((name, first row, end row));
+    `kinds`: model name -> "model" | "baseline". A series without test samples in the fold is left out."""
+    out = {}
+    ends = np.asarray(prediction["ends"], dtype=np.int64)
+    of = np.asarray(prediction["series"], dtype=np.int64)
+    for k, ((name, bars), (_part, start, _end)) in enumerate(zip(series, parts)):
+        mask = of == k
+        if not mask.any():
+            continue
+        period = int(np.median(np.diff(bars["ts_ms"].to_numpy(dtype=np.int64))))
+        exe = engine.execution(cfg, bars, period, name or None)
+        probas = {m: (kinds[m], np.asarray(p)[mask]) for m, p in prediction["probas"].items()}
+        out[name] = compare_predictions(bars, ends[mask] - start, probas, cfg, exe, {"symbol": name or None},
+                                        vol_window=vol_window, what=what)
+    return out

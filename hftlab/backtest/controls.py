@@ -15,7 +15,10 @@ Null bars: for the simulator's world, the simulator at signal_strength 0 (`NullW
 the same instrument and bar size, its own seed; sweeps, clustering and everything else of the flow
 kept, only the planted relation gone); for external data, the training bars themselves with their
 bars shuffled (`NullWorld.shuffled`: each bar keeps its return, range and volumes, their order is
-random, so prices are a random walk of the same increments and nothing predicts the next one).
+random, so prices are a random walk of the same increments and nothing predicts the next one); for
+a panel (several series in one model), each series shuffled on its own, and every series' LSTM
+trades must fail the money test. The trades pay the costs of the instrument the series is (its
+name: spot or swap fees).
 
     control = NullWorld.simulator(settings.backtest, settings.promote, symbol="BTC-USDT-SWAP", seconds=14_400)
     summary = train(bars, ..., controls={"null_world": control})       # report["controls"]["null_world"]
@@ -64,7 +67,7 @@ class NullWorld:
     backtest: object           # BacktestConfig: the rule and costs of the candidate's backtest
     gate: object               # PromoteConfig: the money test
     source: str = "simulator"  # or "shuffled"
-    symbol: str = "BTC-USDT"   # simulator: the instrument
+    symbol: str | None = "BTC-USDT"  # the instrument (simulator: the one it runs; shuffled: its costs)
     seconds: int = 14_400      # simulator: market seconds of 1 s bars
     seed: int = 101
 
@@ -77,60 +80,75 @@ class NullWorld:
         return cls(backtest, gate, "simulator", symbol, int(seconds), seed)
 
     @classmethod
-    def shuffled(cls, backtest, gate, *, seed: int = 101) -> NullWorld:
-        return cls(backtest, gate, "shuffled", seed=seed)
+    def shuffled(cls, backtest, gate, *, symbol: str | None = None, seed: int = 101) -> NullWorld:
+        return cls(backtest, gate, "shuffled", symbol, seed=seed)
 
     @classmethod
-    def for_data(cls, backtest, gate, source: dict, bars: pd.DataFrame, *, max_seconds: int = 14_400,
-                 seed: int = 101) -> NullWorld:
+    def for_data(cls, backtest, gate, source: dict, bars, *, max_seconds: int = 7_200, seed: int = 101) -> NullWorld:
         """The null world of training data: the simulator at signal 0 for the sim world's 1 s bars (as
-        many market seconds as the bars span, at most `max_seconds`), the shuffled bars otherwise."""
+        many market seconds as the bars span, at most `max_seconds`), the shuffled bars otherwise (and
+        always for a panel: `bars` a list of (name, bars), each series shuffled on its own)."""
+        if not isinstance(bars, pd.DataFrame):
+            return cls.shuffled(backtest, gate, seed=seed)  # each series' name gives its costs
         ts = bars["ts_ms"].to_numpy(dtype=np.int64)
         period = int(np.median(np.diff(ts))) if ts.size > 1 else 0
         if source.get("world") == "sim" and period == 1000:
             span = int((ts[-1] - ts[0]) // 1000) + 1
             return cls.simulator(backtest, gate, symbol=source.get("symbol") or "BTC-USDT",
                                  seconds=min(span, max_seconds), seed=seed)
-        return cls.shuffled(backtest, gate, seed=seed)
+        return cls.shuffled(backtest, gate, symbol=source.get("symbol"), seed=seed)
 
-    def bars(self, training_bars: pd.DataFrame) -> pd.DataFrame:
+    def bars(self, training_bars):
+        """The null world's bars: a DataFrame, or for a panel's training bars ((name, bars), ...) the same
+        list, each series shuffled with its own seed."""
         if self.source == "shuffled":
-            return shuffled_bars(training_bars, self.seed)
+            if isinstance(training_bars, pd.DataFrame):
+                return shuffled_bars(training_bars, self.seed)
+            return [(name, shuffled_bars(b, self.seed + k)) for k, (name, b) in enumerate(training_bars)]
         from hftlab.models.sanity import sim_bars
 
         return sim_bars(seed=self.seed, signal_strength=0.0, seconds=self.seconds, inst_id=self.symbol)
 
-    def __call__(self, spec, cfg, options, training_bars: pd.DataFrame) -> dict:
-        from hftlab.backtest import engine, gate
-        from hftlab.backtest.compare import compare_predictions
-        from hftlab.models.data import prepare
+    def __call__(self, spec, cfg, options, training_bars) -> dict:
+        from hftlab.backtest import gate
+        from hftlab.backtest.compare import compare_fold
+        from hftlab.models.data import prepare, prepare_panel
         from hftlab.models.evaluate import chance_verdict
         from hftlab.models.experiment import LSTM, run_experiment
 
         bars = self.bars(training_bars)
+        panel = not isinstance(bars, pd.DataFrame)
+        series = list(bars) if panel else [(self.symbol or "", bars)]  # the name says spot or swap (fees)
         what = ("the same pipeline on the simulator at signal_strength 0" if self.source == "simulator" else
                 "the same pipeline on the training bars shuffled (a random walk of their own increments)")
-        log.info("control: null world (%s), %d bars", self.source, len(bars))
-        prep = prepare(bars, spec, cfg.horizon, cfg.dead_zone_bps)
+        log.info("control: null world (%s), %d bars", self.source, sum(len(b) for _n, b in series))
+        prep = (prepare_panel(series, spec, cfg.horizon, cfg.dead_zone_bps) if panel else
+                prepare(bars, spec, cfg.horizon, cfg.dead_zone_bps))
         opts = dataclasses.replace(options, permuted_control=False, n_folds=1, test_fraction=0.25)
         out = run_experiment(prep, cfg, opts)
         chance = chance_verdict(out.report["models"], alpha=opts.alpha, n_shifts=opts.n_shifts, sided="greater")
         pred = out.predictions[-1]
-        period = int(np.median(np.diff(bars["ts_ms"].to_numpy(dtype=np.int64))))
-        symbol = self.symbol if self.source == "simulator" else None
-        exe = engine.execution(self.backtest, bars, period, symbol)
-        comp = compare_predictions(bars, pred["ends"], {LSTM: ("model", pred["probas"][LSTM])}, self.backtest, exe,
-                                   {"path": f"null world ({self.source})", "symbol": symbol},
-                                   vol_window=getattr(spec, "vol_window", 20))
-        m = comp.strategies[LSTM].metrics
-        money = gate.money_check(gate.Evidence.of(m), self.gate)
-        passed = chance["passed"] and not money.passed
-        return {
+        comps = compare_fold(series, prep.parts, {**pred, "probas": {LSTM: pred["probas"][LSTM]}}, {LSTM: "model"},
+                             self.backtest, vol_window=getattr(spec, "vol_window", 20),
+                             what=f"null world ({self.source})")
+        metrics = {name: c.strategies[LSTM].metrics for name, c in comps.items()}
+        money = {name: gate.money_check(gate.Evidence.of(m), self.gate) for name, m in metrics.items()}
+        passed = chance["passed"] and not any(v.passed for v in money.values())
+
+        def trades(m: dict) -> dict:
+            return {k: m[k] for k in ("total_return", "gross_return", "n_trades", "trade_mean_bps", "trade_t", "psr")}
+
+        doc = {
             "what": f"{what}: no model may beat chance and the LSTM's trades may not pass the money test",
-            "passed": passed, "source": self.source, "bars": len(bars), "seed": self.seed,
+            "passed": passed, "source": self.source, "bars": int(sum(len(b) for _n, b in series)), "seed": self.seed,
             "beats_chance": {name: r["beats_chance"] for name, r in out.report["models"].items()},
             "chance_test": chance["test"],
-            "money": {"passed": money.passed, "detail": money.detail},
-            "backtest": {k: m[k] for k in ("total_return", "gross_return", "n_trades", "trade_mean_bps", "trade_t",
-                                           "psr")},
         }
+        if panel:  # every series must fail the money test
+            doc["money"] = {name: {"passed": v.passed, "detail": v.detail} for name, v in money.items()}
+            doc["backtest"] = {name: trades(m) for name, m in metrics.items()}
+        else:
+            [(only, check)] = money.items()
+            doc["money"] = {"passed": check.passed, "detail": check.detail}
+            doc["backtest"] = trades(metrics[only])
+        return doc

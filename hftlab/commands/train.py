@@ -7,7 +7,9 @@
 own (ts,o,h,l,c,vol,volCcy,volCcyQuote,confirm, newest first or oldest first), OKX's REST answer of
 /market/history-candles as JSON (or one answer per line, .jsonl), or a Parquet of bars. Gaps become
 NaN rows: windows spanning one are left out, and the count is in the summary (data.missing_bars).
-Without --data the bars come from the simulator (venue.sim.seed, venue.sim.signal_strength,
+Repeat --data for a panel: several series (BTC-, ETH- and SOL-USDT-SWAP, the seed's symbols) in one
+model, each split walk-forward on its own rows, judged together and per series (summary `series`);
+the version's symbol is theirs joined by '+'. Without --data the bars come from the simulator (venue.sim.seed, venue.sim.signal_strength,
 --sim-data-seconds of 1 s bars). Model settings come from the `model` section of the config,
 MLflow's from `mlflow` (HFTLAB__MLFLOW__TRACKING_URI=sqlite:////tmp/x.db points it elsewhere).
 Progress goes to stderr (Lightning's bar per epoch); --json prints one JSON summary on stdout.
@@ -47,8 +49,9 @@ def add_arguments(p) -> None:
     from hftlab.commands.common import add_common
 
     add_common(p)
-    p.add_argument("--data", metavar="PATH",
-                   help="candles: CSV(.gz), OKX JSON (.json/.jsonl) or Parquet (default: simulator bars)")
+    p.add_argument("--data", metavar="PATH", action="append",
+                   help="candles: CSV(.gz), OKX JSON (.json/.jsonl) or Parquet (default: simulator bars); repeat it "
+                        "for a panel: several series (e.g. BTC-, ETH-, SOL-USDT-SWAP) in one model, judged per series")
     g = p.add_argument_group("data world", WORLD_HELP)
     g.add_argument("--data-world", choices=WORLDS,
                    help="whose market --data shows: a candle CSV is okx unless this says sim; a Parquet records "
@@ -79,14 +82,18 @@ def run(args) -> int:
     settings = load_settings(args)
     log = logging.getLogger("hftlab.models")
     from hftlab.models.experiment import Options
-    from hftlab.models.barfiles import data_world, load_bars
+    from hftlab.models.barfiles import data_world, load_bars, load_panel
     from hftlab.models.train import SimControls, train
 
     try:
         opts = Options(n_folds=args.folds, test_fraction=args.test_fraction, train_stride=args.stride,
                        permuted_control=not args.no_permuted_control)
-        if args.data:
-            bars, source = load_bars(args.data, symbol=args.symbol, timeframe=args.timeframe)
+        if args.data and len(args.data) > 1:
+            bars, source = load_panel(args.data, world=args.data_world, timeframe=args.timeframe)
+            if args.symbol:
+                raise ValueError("--symbol picks one series from one file; a panel's symbols come from its files")
+        elif args.data:
+            bars, source = load_bars(args.data[0], symbol=args.symbol, timeframe=args.timeframe)
             source["world"] = data_world(source, args.data_world)
         elif args.data_world:
             raise ValueError("--data-world describes --data (simulator bars are the sim world)")
@@ -102,7 +109,10 @@ def run(args) -> int:
             source = {"path": "simulator", "symbol": symbol, "timeframe": "1s", "world": "sim", "venue": "sim",
                       "signal_strength": sim_cfg.signal_strength, "seed": sim_cfg.seed}
         if args.max_rows:
-            bars = bars.iloc[-args.max_rows:].reset_index(drop=True)
+            def newest(b):
+                return b.iloc[-args.max_rows:].reset_index(drop=True)
+
+            bars = [(n, newest(b)) for n, b in bars] if isinstance(bars, list) else newest(bars)
         controls = {}
         if not args.no_null_world:
             from hftlab.backtest.controls import NullWorld

@@ -2,6 +2,7 @@
 
     bars, info = load_bars(path)                # ts_ms, open, high, low, close, volume (+ flow columns)
     info["world"] = data_world(info)            # sim | okx (hftlab.models.provenance)
+    parts, info = load_panel([btc, eth, sol])   # [(symbol, bars), ...]: several series for one model
 
 Layouts, recognised by their columns (names compared without case; rows newest first or oldest first):
 
@@ -83,6 +84,36 @@ def load_bars(path: str | Path, *, symbol: str | None = None, timeframe: str | N
             info["missing_bars"] = int(len(grid) - len(ts))
             df = df.set_index("ts_ms").reindex(grid).rename_axis("ts_ms").reset_index()
     return df, info
+
+
+def load_panel(paths, *, world: str | None = None, timeframe: str | None = None) -> tuple[list, dict]:
+    """A panel: (symbol, bars) of each file (`load_bars`; the symbol from the file's name), and what
+    they are together: the symbols joined by '+' (a panel model's symbol: it trades none of them
+    alone), their one timeframe and world (`data_world`, `world` overriding), the series' names
+    (`panel`) and their missing bars. ValueError for unnamed, repeated or mixed series."""
+    paths = [Path(p) for p in paths]
+    parts, infos = [], []
+    for path in paths:
+        bars, info = load_bars(path, timeframe=timeframe)
+        info["world"] = data_world(info, world)
+        if not info.get("symbol"):
+            raise ValueError(f"{path}: a panel's series are named by their symbol, and this file's name does not "
+                             "say it (name it SYMBOL_TIMEFRAME_..., e.g. BTC-USDT-SWAP_5m_2022.csv)")
+        parts.append((info["symbol"], bars))
+        infos.append(info)
+    for key in ("timeframe", "world"):
+        values = sorted({str(i.get(key)) for i in infos})
+        if len(values) > 1:
+            raise ValueError(f"a panel's series must share one {key}: got {', '.join(values)}")
+    names = [n for n, _b in parts]
+    if len(set(names)) < len(names):
+        raise ValueError(f"a panel's series must be different symbols: got {', '.join(names)}")
+    source = {"path": ";".join(map(str, paths)), "symbol": "+".join(names), "timeframe": infos[0].get("timeframe"),
+              "world": infos[0]["world"], "panel": ",".join(names)}
+    missing = {i["symbol"]: i["missing_bars"] for i in infos if i.get("missing_bars")}
+    if missing:
+        source["missing_bars"] = ",".join(f"{k}:{v}" for k, v in missing.items())
+    return parts, source
 
 
 def _one_series(df: pd.DataFrame, path: Path, symbol: str | None, timeframe: str | None, info: dict) -> pd.DataFrame:

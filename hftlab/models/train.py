@@ -30,7 +30,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -43,8 +43,9 @@ from hftlab.models.provenance import Provenance, check_world, world_mismatch
 log = logging.getLogger("hftlab.models")
 
 HEADLINE = ("balanced_accuracy", "accuracy", "f1_macro", "auc_macro", "log_loss")
-# a further control: (spec, model config, options, the training bars) -> {"passed": bool, "what": str, ...}
-Control = Callable[[object, object, Options, pd.DataFrame], dict]
+# a further control: (spec, model config, options, the training bars: a DataFrame or a panel's (name, bars)
+# list) -> {"passed": bool, "what": str, ...}
+Control = Callable[[object, object, Options, object], dict]
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,10 @@ def _verdicts(report: dict) -> list[str]:
                      f"{_spread(h['directional_accuracy'], '.3f')} on {h['traded']['mean']:.0%} of bars; "
                      f"IC {_spread(h['ic'], '+.3f')}")
     lines.append(f"best out of sample (mean over folds): {best}")
+    for series, by_model in report.get("series", {}).items():  # a panel: each series on its own test rows
+        lines.append(f"{series}: " + "; ".join(
+            f"{name} balanced accuracy {r['balanced_accuracy']:.4f}, direction {r['directional_accuracy']:.3f}, "
+            f"IC {r['ic']:+.3f}" for name, r in by_model.items()))
     for name, vs in report["lstm_vs_baselines"].items():
         lo, hi = vs["ci95"]
         lines.append(f"lstm - {name}: {vs['difference']:+.4f} balanced accuracy (95% CI {lo:+.4f} .. {hi:+.4f})")
@@ -102,10 +107,12 @@ def _verdicts(report: dict) -> list[str]:
     return lines
 
 
-def train(bars: pd.DataFrame, cfg, mlflow_cfg, *, venue_world: str, source: dict, options: Options = Options(),
-          sim: SimControls = SimControls(), spec=None, controls: Mapping[str, Control] | None = None,
-          progress: bool = False) -> dict | None:
-    """`cfg`: the `model` section (hftlab.models.config.ModelConfig); `mlflow_cfg`: the `mlflow` section
+def train(bars: pd.DataFrame | Sequence[tuple[str, pd.DataFrame]], cfg, mlflow_cfg, *, venue_world: str, source: dict,
+          options: Options = Options(), sim: SimControls = SimControls(), spec=None,
+          controls: Mapping[str, Control] | None = None, progress: bool = False) -> dict | None:
+    """`bars`: one series, or a panel, (name, bars) of several series (e.g. BTC-, ETH- and
+    SOL-USDT-SWAP) trained as one model (hftlab.models.data.prepare_panel) and judged per series
+    too (the summary's `series`); its spec is the first series' default. `cfg`: the `model` section (hftlab.models.config.ModelConfig); `mlflow_cfg`: the `mlflow` section
     (MlflowConfig, its model name and paths resolved by hftlab.settings); `venue_world`: the world of
     the configured venue (hftlab.settings.venue_world). `source`: what the bars are, as tags of the
     run: path, symbol, timeframe, `world` (sim | okx, required), `venue` when known, anything else.
@@ -115,17 +122,21 @@ def train(bars: pd.DataFrame, cfg, mlflow_cfg, *, venue_world: str, source: dict
     from hftlab.features import dump_bundle
     from hftlab.features.spec import spec_hash
     from hftlab.models import tracking
-    from hftlab.models.data import default_spec, last_complete_window, prepare
+    from hftlab.models.data import default_spec, last_complete_window, prepare, prepare_panel
     from hftlab.models.lstm import SignalNet
     from hftlab.models.plot import plot_report
 
     t0 = time.perf_counter()
     source = dict(source)
-    spec = spec or default_spec(bars)
+    panel = not isinstance(bars, pd.DataFrame)
+    if panel:
+        bars = list(bars)
+    spec = spec or default_spec(bars[0][1] if panel else bars)
     prov = Provenance(world=check_world(source.get("world"), "training data"), venue=source.get("venue"),
                       symbol=source.get("symbol"), timeframe=source.get("timeframe"), feature_spec_hash=spec_hash(spec))
     check_world(venue_world, "venue_world")
-    prep = prepare(bars, spec, cfg.horizon, cfg.dead_zone_bps)
+    prep = (prepare_panel(bars, spec, cfg.horizon, cfg.dead_zone_bps) if panel else
+            prepare(bars, spec, cfg.horizon, cfg.dead_zone_bps))
     plan(prep, cfg, options)  # bad data or settings fail here, before MLflow is touched
     if not _is_rank_zero():
         # the same fits in the same order as rank 0 (DDP collectives), nothing logged
@@ -183,6 +194,7 @@ def train(bars: pd.DataFrame, cfg, mlflow_cfg, *, venue_world: str, source: dict
                   for f in report["folds"]],
         "metrics": _headline(report["models"]),
         "headline": report["headline"],
+        **({"series": report["series"]} if "series" in report else {}),
         "lstm_vs_baselines": report["lstm_vs_baselines"],
         "lstm_training": report["lstm_training"],
         "controls": report["controls"],

@@ -168,3 +168,40 @@ def test_train_reads_okxs_own_candle_layout(shared_data, tmp_path, monkeypatch, 
     assert summary["data"]["rows"] == 2500 and summary["data"]["layout"] == "okx"
     assert summary["data"]["volume_column"] == "volCcy" and summary["provenance"]["symbol"] == "BTC-USDT-SWAP"
     assert summary["data"]["first_ts_ms"] == int(ours["ts_ms"].iloc[0])  # oldest first after loading
+
+
+PANEL = ["BTC-USDT-SWAP_5m_2022-05-01_2022-12-31.csv.gz", "ETH-USDT-SWAP_5m_2022-05-01_2022-12-31.csv.gz",
+         "SOL-USDT-SWAP_5m_2022-05-01_2022-12-31.csv.gz"]
+
+
+def test_train_on_the_three_symbols_together_judges_each_one(shared_data, tmp_path, monkeypatch, capsys):
+    import mlflow
+
+    monkeypatch.setenv("HFTLAB__MLFLOW__TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.setenv("HFTLAB__MLFLOW__ARTIFACT_LOCATION", str(tmp_path / "artifacts"))
+    for k, v in SMALL.items():
+        monkeypatch.setenv(k, v)
+    data = [a for name in PANEL for a in ("--data", str(shared_data / "okx" / "candles" / name))]
+    rc = _run_cli([*data, "--json", "--max-rows", "2500", "--folds", "2", "--no-progress", "--sim-controls", "0"])
+    summary = json.loads(capsys.readouterr().out)
+    symbols = [n.split("_")[0] for n in PANEL]
+    assert rc in (0, 1) and summary["data"]["series"] == symbols
+    assert summary["data"]["rows"] == 3 * 2500 + 2  # the series stacked, one NaN row between two
+    # judged together and per series, every model on each symbol's own test rows
+    assert set(summary["series"]) == set(symbols)
+    assert all(set(by_model) == {"lstm", "majority", "logistic", "gbt"} for by_model in summary["series"].values())
+    assert any(line.startswith("SOL-USDT-SWAP: lstm balanced accuracy") for line in summary["verdicts"])
+    # both controls, the null world on each series shuffled on its own, traded at swap costs
+    null = summary["controls"]["null_world"]
+    assert null["source"] == "shuffled" and set(null["money"]) == set(symbols) == set(null["backtest"])
+    assert summary["controls"]["permuted_labels"]["passed"]
+    # the version says it is a panel: its symbol is none that a live runner trades alone
+    assert summary["provenance"]["symbol"] == "+".join(symbols) and summary["provenance"]["timeframe"] == "5m"
+    tags = mlflow.MlflowClient(summary["tracking_uri"]).get_run(summary["run_id"]).data.tags
+    assert tags["hftlab.panel"] == ",".join(symbols)
+
+
+def test_one_symbol_of_a_panel_cannot_be_picked_with_symbol(shared_data, capsys):
+    data = [a for name in PANEL[:2] for a in ("--data", str(shared_data / "okx" / "candles" / name))]
+    assert _run_cli([*data, "--symbol", "BTC-USDT-SWAP", "--no-progress"]) == 2
+    assert "a panel's symbols come from its files" in capsys.readouterr().err

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hftlab.backtest.compare import BUY_AND_HOLD, compare, decision_rows, targets
+from hftlab.backtest.compare import BUY_AND_HOLD, compare, compare_predictions, decision_rows, targets
 from hftlab.backtest.config import BacktestConfig
 from hftlab.backtest.engine import execution
 from hftlab.backtest.window import Window
@@ -88,3 +88,30 @@ def test_targets_size_each_run_of_a_direction_at_its_first_bar():
     held = np.array([0, 1, 1, -1, -1, 0, 1])
     out = targets(held, np.array([9.0, 10.0, 50.0, 20.0, 70.0, 1.0, 30.0]), np.full(7, 10.0))
     assert out.tolist() == [0.0, 1.0, 1.0, -2.0, -2.0, 0.0, 3.0]
+
+
+def test_a_folds_predictions_are_backtested_per_series_on_that_series_bars_and_costs():
+    from hftlab.backtest.compare import compare_fold
+
+    rng = np.random.default_rng(4)
+
+    def walk(n, seed):
+        close = 100 * np.exp(np.cumsum(np.random.default_rng(seed).normal(0, 0.001, n)))
+        opens = np.r_[100.0, close[:-1]]
+        return pd.DataFrame({"ts_ms": 60_000 * np.arange(n), "open": opens, "high": np.maximum(opens, close),
+                             "low": np.minimum(opens, close), "close": close})
+
+    a, b = walk(100, 1), walk(80, 2)
+    parts = (("BTC-USDT-SWAP", 0, 100), ("ETH-USDT", 101, 181))  # a panel: one NaN row between the series
+    ends = np.r_[np.arange(60, 99), np.arange(150, 179)]
+    series = np.r_[np.zeros(39, dtype=int), np.ones(29, dtype=int)]
+    p = rng.dirichlet([1, 1, 1], ends.size)
+    cfg = BacktestConfig(stop_loss_pct=0)
+    comps = compare_fold([("BTC-USDT-SWAP", a), ("ETH-USDT", b)], parts,
+                         {"ends": ends, "series": series, "probas": {"m": p}}, {"m": "model"}, cfg)
+    assert set(comps) == {"BTC-USDT-SWAP", "ETH-USDT"}
+    alone = compare_predictions(b, ends[series == 1] - 101, {"m": ("model", p[series == 1])}, cfg,
+                                execution(cfg, b, 60_000, "ETH-USDT"), {"symbol": "ETH-USDT"})
+    assert comps["ETH-USDT"].strategies["m"].metrics == alone.strategies["m"].metrics
+    assert comps["BTC-USDT-SWAP"].execution.taker_fee == pytest.approx(0.0005)  # swap fees
+    assert comps["ETH-USDT"].execution.taker_fee == pytest.approx(0.001)        # spot fees

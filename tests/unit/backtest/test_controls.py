@@ -52,3 +52,16 @@ def test_test_predictions_decide_the_bar_after_each_sample():
     assert comp.window.start_ms == b["ts_ms"][41] and comp.window.end_ms == b["ts_ms"][80]
     held = comp.strategies["m"].held
     assert held.tolist() == [1] * 20 + [0, 0] + [1] * 18  # flat where no sample decided
+
+
+def test_a_panels_null_world_shuffles_each_series_on_its_own_and_trades_it_at_its_own_costs():
+    bt, gate = BacktestConfig(), PromoteConfig()
+    panel = [("BTC-USDT-SWAP", bars(seed=1)), ("ETH-USDT", bars(seed=2))]
+    control = NullWorld.for_data(bt, gate, {"world": "sim"}, panel)  # a panel is shuffled, whatever its world
+    assert control.source == "shuffled"
+    nulls = control.bars(panel)
+    assert [name for name, _b in nulls] == ["BTC-USDT-SWAP", "ETH-USDT"]
+    assert nulls[0][1].equals(shuffled_bars(panel[0][1], control.seed))
+    assert nulls[1][1].equals(shuffled_bars(panel[1][1], control.seed + 1))
+    candles = NullWorld.for_data(bt, gate, {"world": "okx", "symbol": "SOL-USDT-SWAP"}, bars())
+    assert (candles.source, candles.symbol) == ("shuffled", "SOL-USDT-SWAP")  # swap fees for swap candles

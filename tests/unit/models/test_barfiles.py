@@ -170,3 +170,34 @@ def test_common_variants_of_the_time_and_price_columns(tmp_path, name, times):
     bars, info = load_bars(tmp_path / "x.csv")
     np.testing.assert_array_equal(bars["ts_ms"], ts)
     assert bars["close"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0] and info["layout"] == "bars"
+
+
+def _candles(path, n=50, step=300_000, start=1_700_000_000_000):
+    ts = start + step * np.arange(n)
+    pd.DataFrame({"ts_ms": ts, "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0 + np.arange(n) / 100,
+                  "volume": 2.0}).to_csv(path, index=False)
+    return path
+
+
+def test_a_panel_names_its_series_by_symbol_and_shares_one_timeframe_and_world(tmp_path):
+    from hftlab.models.barfiles import load_panel
+
+    btc = _candles(tmp_path / "BTC-USDT-SWAP_5m_x.csv")
+    eth = _candles(tmp_path / "ETH-USDT-SWAP_5m_x.csv", n=40)
+    parts, info = load_panel([btc, eth])
+    assert [(name, len(b)) for name, b in parts] == [("BTC-USDT-SWAP", 50), ("ETH-USDT-SWAP", 40)]
+    assert info["symbol"] == "BTC-USDT-SWAP+ETH-USDT-SWAP" and info["panel"] == "BTC-USDT-SWAP,ETH-USDT-SWAP"
+    assert info["timeframe"] == "5m" and info["world"] == "okx"
+    assert load_panel([btc, eth], world="sim")[1]["world"] == "sim"
+
+
+def test_a_panel_refuses_unnamed_repeated_or_mixed_series(tmp_path):
+    from hftlab.models.barfiles import load_panel
+
+    btc = _candles(tmp_path / "BTC-USDT-SWAP_5m_x.csv")
+    with pytest.raises(ValueError, match="named by their symbol"):
+        load_panel([btc, _candles(tmp_path / "candles.csv")])
+    with pytest.raises(ValueError, match="different symbols"):
+        load_panel([btc, _candles(tmp_path / "BTC-USDT-SWAP_5m_y.csv")])
+    with pytest.raises(ValueError, match="one timeframe: got 1m, 5m"):
+        load_panel([btc, _candles(tmp_path / "ETH-USDT-SWAP_1m_x.csv", step=60_000)])
