@@ -1,12 +1,17 @@
-"""The main job on the embedded default (`make demo`): the research loop end to end, offline.
+"""The main job on the embedded default (`make demo`): research to production end to end, offline.
 
 Runs pipelines/research.yaml through papermill: collect market data from the local OKX simulator
 (with a planted, learnable signal, an embedded redis-server as the hot cache) -> features -> train
-the attention LSTM beside its baselines -> backtest it with vectorbt, fees and spread included ->
-the promotion gate, which makes it `champion` in the local MLflow store (mlruns/) only if it passes
-the checks (and beats the current champion, if there is one). Progress per step on stderr; at the
-end, what happened and where to look: the executed notebooks (var/runs/<timestamp>/) and the
-MLflow UI. About 6 minutes on two busy cores; --quick runs the notebooks' small defaults (about 2).
+the attention LSTM beside its baselines, with the permuted-label and null-world controls ->
+backtest it at OKX's costs (maker orders filled only when the market trades through them) -> the
+promotion gate, which makes it `champion` in the local MLflow store (mlruns/) only if its
+out-of-sample trades make money after costs (a t-statistic of at least 2), beat its baselines and
+the current champion, and both controls passed -> a short live session (the live runner on the
+embedded simulator, trading the champion, or with none yet the newest candidate in SHADOW mode).
+Progress per step on stderr; at the end, what happened: the gate's decision, the live session's
+orders, fills, PnL and tick-to-order latency, and where to look: the executed notebooks
+(var/runs/<timestamp>/) and the MLflow UI. About 13 minutes on two busy cores; --quick runs the
+notebooks' small defaults (about 3).
 
 Exit 0 when the pipeline ran (whether or not the gate promoted: the output says which and why),
 1 when a step failed (naming the notebook and the cell), 2 for invalid options or configuration.
@@ -79,6 +84,7 @@ def summary(result, settings, tracking_uri: str) -> str:
     elif not result.ok:
         lines += [f"the pipeline FAILED: {result.failure}"]
     collected, trained, tested, decision = doc("collect.json"), doc("train.json"), doc("backtest.json"), doc("promote.json")
+    session = doc("live.json")
     if collected:
         lines.append(f"data: {collected['bars']} {collected['timeframe']} bars of {collected['symbol']} "
                      f"({collected['market_seconds'] / 60:.0f} market minutes in {collected['duration_s']:g} s, "
@@ -107,8 +113,37 @@ def summary(result, settings, tracking_uri: str) -> str:
         why = f" (the MLflow store could not be read: {type(e).__name__})"
     lines.append(f"champion: models:/{name}@champion -> version {champion.version} (run {champion.run_id})"
                  if champion else f"champion: none yet{why}: no model has passed the gate")
+    if session:
+        lines += live_lines(session)
     lines += ["", "where to look next:",
               f"  executed notebooks:  {result.run_dir}/  (jupyter lab {result.run_dir})",
               f"  MLflow UI:           {sys.prefix}/bin/mlflow ui --backend-store-uri {tracking_uri}",
+              "  the null world:      hftlab demo -p signal_strength=0   (nothing to find: the gate must refuse)",
               "  again, bigger:       hftlab pipeline run pipelines/research.yaml -p duration_s=600 -p train.max_epochs=12"]
     return "\n".join(lines)
+
+
+def live_lines(session: dict) -> list[str]:
+    """The live step's summary (hftlab.live.runner's, as live.json holds it) in a few lines."""
+    model = session["model"]
+    who = f"{model['name']} v{model['version']}" if model.get("version") else model["uri"]
+    lines = [f"live: {session['elapsed_s']:g} s on {session['venue']}, trading "
+             + (f"{who} in SHADOW mode (no champion: the gate has not blessed it, the simulator only)"
+                if model["shadow"] else f"the champion {who}")
+             + f"; {session['trading_state']}, stopped by {session['stopped_by']}"]
+    t2o = session["tick_to_order_us"]
+    pnl = session.get("pnl")
+    money = ("no PnL snapshot" if not pnl else
+             f"PnL {pnl['realised'] + pnl['unrealised'] + pnl['fees']:+.2f} after fees (realised "
+             f"{pnl['realised']:+.2f}, unrealised {pnl['unrealised']:+.2f}, fees {pnl['fees']:+.2f}), equity "
+             f"{pnl['equity']:,.2f}")
+    latency = (f"tick-to-order p50 {t2o['p50']:.0f} us, p99 {t2o['p99']:.0f} us ({t2o['count']} orders)"
+               if t2o["count"] else "tick-to-order: no order sent")
+    lines.append(f"  {session['orders_submitted']} orders, {session['fills']} fills, positions "
+                 f"{session['positions']}; {money}; {latency}")
+    checks = [k for k in ("positions_match_venue", "open_orders_match_venue") if session.get(k) is not True]
+    if session.get("duplicate_orders"):
+        checks.append(f"{session['duplicate_orders']} duplicate orders")
+    lines.append("  reconciled with the venue at the end: " + ("positions and open orders match, no duplicates"
+                                                               if not checks else "MISMATCH: " + ", ".join(checks)))
+    return lines

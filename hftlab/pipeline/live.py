@@ -2,6 +2,7 @@
 (`hftlab live`, as a user runs it) and show what happened (notebook 06_live).
 
     doc = live_session(run_dir, config, duration_s=60)      # -> run_dir/live.json, run_dir/live/
+    doc = live_session(run_dir, config, 60, speed=10, signal_strength=1.0, rule={"threshold": 0.5, "execution": "maker"})
     tables = records(run_dir)                                # fills, orders, equity, latency (pandas)
     figures(run_dir, tables)                                 # run_dir/live/*.png
 
@@ -22,8 +23,13 @@ LIVE_DIR = "live"
 
 
 def live_session(run_dir: Path | str, config: list[str] | None, duration_s: float, *, speed: float | None = None,
-                 timeout_s: float | None = None, extra: list[str] | None = None) -> dict:
-    """`speed`: the embedded simulator's market seconds per wall second (default venue.sim.speed)."""
+                 signal_strength: float | None = None, rule: dict | None = None, timeout_s: float | None = None,
+                 extra: list[str] | None = None) -> dict:
+    """`speed`: the embedded simulator's market seconds per wall second (default venue.sim.speed);
+    `signal_strength`: its planted relation (default venue.sim.signal_strength: the research pipeline
+    trades the world it trained on); `rule`: the signal rule the research steps backtested
+    (threshold, exit_threshold, allow_short: the `backtest` settings the live runner trades by, and
+    execution: maker or taker, its `strategy.style`). None leaves a setting as configured."""
     run_dir = Path(run_dir)
     state = run_dir / LIVE_DIR  # the embedded simulator is new each session: so is its state
     if (state / "journal.sqlite").exists():
@@ -34,7 +40,7 @@ def live_session(run_dir: Path | str, config: list[str] | None, duration_s: floa
     for c in config or []:
         cmd += ["--config", str(c)]
     cmd += list(extra or [])
-    env = {**os.environ, **({"HFTLAB__VENUE__SIM__SPEED": str(speed)} if speed else {})}
+    env = {**os.environ, **settings_env(speed=speed, signal_strength=signal_strength, rule=rule)}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s or duration_s + 300)
     (run_dir / "live.log").write_text(proc.stderr)
     if proc.returncode != 0:
@@ -43,6 +49,27 @@ def live_session(run_dir: Path | str, config: list[str] | None, duration_s: floa
     doc = json.loads(proc.stdout.strip().splitlines()[-1])
     (run_dir / "live.json").write_text(json.dumps(doc, indent=1))
     return doc
+
+
+def settings_env(*, speed: float | None, signal_strength: float | None, rule: dict | None) -> dict[str, str]:
+    """The HFTLAB__ environment overrides that give the live session these settings."""
+    env = {}
+    if speed:
+        env["HFTLAB__VENUE__SIM__SPEED"] = repr(float(speed))
+    if signal_strength is not None:
+        env["HFTLAB__VENUE__SIM__SIGNAL_STRENGTH"] = repr(float(signal_strength))
+    for key, value in (rule or {}).items():
+        if value is None:
+            continue
+        if key == "execution":
+            env["HFTLAB__STRATEGY__STYLE"] = str(value)
+        elif key in ("threshold", "exit_threshold"):
+            env[f"HFTLAB__BACKTEST__{key.upper()}"] = repr(float(value))
+        elif key == "allow_short":
+            env["HFTLAB__BACKTEST__ALLOW_SHORT"] = "true" if value else "false"
+        else:
+            raise ValueError(f"not a rule setting of the live session: {key!r}")
+    return env
 
 
 def records(run_dir: Path | str) -> dict:

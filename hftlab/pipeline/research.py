@@ -198,14 +198,17 @@ def features(ctx: Context, *, horizon: int, dead_zone_bps: float) -> tuple[pd.Da
 
 
 # ----- 03 train -----------------------------------------------------------------------------------
-def train_model(ctx: Context, *, model: dict, options: dict) -> dict:
+def train_model(ctx: Context, *, model: dict, options: dict, rule: dict | None = None, null_world: bool = True) -> dict:
     """Train on bars.parquet with the spec of features.json (hftlab.models.train.train, logged and
     registered in MLflow, tagged with the world bars.parquet records); `model` overrides fields of
-    the `model` settings, `options` fields of hftlab.models.experiment.Options. Writes train.json
-    and report.png; returns the summary."""
+    the `model` settings, `options` fields of hftlab.models.experiment.Options. With `null_world`,
+    the null-world control (hftlab.backtest.controls.NullWorld: the same pipeline where nothing is
+    predictable, traded by the backtest rule and costs of `rule`, overrides of the backtest and
+    promote settings as in `rule_configs`) goes into the report, which the gate requires. Writes
+    train.json and report.png; returns the summary."""
     from hftlab.features import FeatureSpec
-    from hftlab.models.experiment import Options
     from hftlab.models.barfiles import data_world, load_bars
+    from hftlab.models.experiment import Options
     from hftlab.models.train import train
 
     spec = FeatureSpec.from_dict(ctx.read_json("spec")["spec"])
@@ -214,8 +217,14 @@ def train_model(ctx: Context, *, model: dict, options: dict) -> dict:
     cfg = ctx.settings.model
     for key, value in model.items():
         setattr(cfg, key, value)  # validated (validate_assignment)
+    controls = {}
+    if null_world:
+        from hftlab.backtest.controls import NullWorld
+
+        bt, gate = rule_configs(ctx, **(rule or {}))
+        controls["null_world"] = NullWorld.for_data(bt, gate, source, bars)
     summary = train(bars, cfg, ctx.settings.mlflow, venue_world=ctx.settings.venue.world, source=source,
-                    options=Options(**options), spec=spec)
+                    options=Options(**options), spec=spec, controls=controls)
     ctx.write_json("train", summary)
     return summary
 

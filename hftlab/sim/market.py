@@ -33,9 +33,10 @@ means that nothing is predictable):
   Measured on BTC-USDT with mu = 0 (300 non-overlapping 5 s windows, count imbalance of public trade
   messages over the past 5 s vs the log mid change over the next 5 s): lambda=0 gives |corr| < 0.15,
   lambda=1 0.32 to 0.43 depending on the seed (tests/unit/sim/test_market.py).
-* **Temporal** (mu): probes arrive as a Poisson process (PROBE_RATE = 1/30 s). A probe is a burst
-  of BURST_ORDERS = 10 market orders of one side d at one moment (each of median size BURST_SIZE = 10
-  median market orders: a one-second bar of about ten times the usual volume, all of one side), then
+* **Temporal** (mu): probes arrive as a Poisson process (PROBE_RATE = 1/20 s; none in a market
+  without market orders, market_rate 0). A probe is a burst
+  of BURST_ORDERS = 10 market orders of one side d at one moment (each of median size BURST_SIZE = 20
+  median market orders: a one-second bar of tens of times the usual volume, one-sided), then
   PROBE_GAP_S = 6 s later the same burst of the other side. ECHO_DELAY_S = 20 s after the first
   burst the fair value moves in its direction d, steadily over ECHO_LEG_S = 3 s, by ECHO_MOVE = 25
   one-second sigmas (times mu), then fades back over ECHO_FADE_S = 300 s (the probes add nothing to
@@ -56,7 +57,7 @@ swap tier (0.02% a fill: hftlab.backtest.fees), pays 2 * 2 = 4 bp in fees, and i
 (hftlab.backtest.fills: only when the market trades through the order's price, so entries wait for
 a tick against them: tens of seconds of 1 s bars at most, zero-mean noise of about 0.62 bp * sqrt(the
 wait) on a martingale between legs). Expected net per probe traded: 15.6 - 4 = 11.6 bp (taker at
-0.05% a fill: 15.6 - 10 = 5.6 bp), and there are 120 probes an hour. The linear part alone does not
+0.05% a fill: 15.6 - 10 = 5.6 bp), and there are 180 probes an hour. The linear part alone does not
 pay at that tier: with H = 10 s its expected move is 1.38 bp * s, so a maker round trip (4 bp) needs
 |s| > 2.9, which s reaches 0.4% of the time. At signal_strength 0 neither part exists and every
 trade's expected net is minus its costs.
@@ -90,10 +91,10 @@ from hftlab.sim.matching import BUY, SELL, Book, LevelFill, Resting, SizeDemand
 SIGNAL_TAU_S = 10.0
 SIGNAL_DRIFT = 0.35          # drift per unit s, in fair-value sigmas per second (1/sqrt(s) units)
 FLOW_TILT = 0.8
-PROBE_RATE = 1 / 30          # probes per second (Poisson)
+PROBE_RATE = 1 / 20          # probes per second (Poisson)
 PROBE_GAP_S = 6.0            # a probe: a burst of one side, then PROBE_GAP_S later the same burst of the other
 BURST_ORDERS = 10            # market orders in a burst, at one moment
-BURST_SIZE = 10.0            # a burst order's median size, in median market-order sizes
+BURST_SIZE = 20.0            # a burst order's median size, in median market-order sizes
 ECHO_DELAY_S = 20.0          # the echo: ECHO_DELAY_S after a probe's first burst, the fair value moves in
 ECHO_LEG_S = 3.0             # that burst's direction, steadily over ECHO_LEG_S,
 ECHO_MOVE = 25.0             # by ECHO_MOVE one-second fair-value sigmas (at temporal_strength 1),
@@ -346,6 +347,7 @@ class Market:
         self.probes: deque[list[int]] = deque()
         self.bursts: list[int] = []
         self.echo_rate = ECHO_MOVE * self.sigma / ECHO_LEG_S       # log drift per second during a leg
+        self.probe_rate = PROBE_RATE if p.market_rate > 0 else 0.0  # a market without takers has no probes
         self.burst_mu = math.log(BURST_SIZE)
         self.lot_base = float(inst.lot * inst.contract_value)   # base ccy per lot
         self.limit_mu = math.log(p.order_notional / p.start_px / self.lot_base)
@@ -537,7 +539,7 @@ class Market:
                 probe[2] = 1
                 out.append(-probe[1])
         u, side = self.probe_draws.uniform(2).tolist()
-        if u < PROBE_RATE * self.dt:
+        if u < self.probe_rate * self.dt:
             direction = 1 if side < 0.5 else -1
             self.probes.append([t_ms, direction, 0])
             out.append(direction)

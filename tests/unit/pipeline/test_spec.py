@@ -102,5 +102,5 @@ def test_the_repository_pipeline_is_valid():
     from hftlab.core.config import REPO_ROOT
 
     pipe = load(REPO_ROOT / "pipelines" / "research.yaml")
-    assert [s.name for s in pipe.steps] == ["collect", "features", "train", "backtest", "promote"]
+    assert [s.name for s in pipe.steps] == ["collect", "features", "train", "backtest", "promote", "live"]
     assert all(s.notebook.parent == REPO_ROOT / "notebooks" for s in pipe.steps)
