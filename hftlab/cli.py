@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("hftlab.commands.replay", "replay recorded frames through the parser and book engine"),
     "status": ("hftlab.commands.status", "terminal dashboard of a running collector or live runner (from Redis)"),
     "train": ("hftlab.commands.train", "train the signal model, evaluate beside baselines, register in MLflow"),
+    "evaluate": ("hftlab.commands.evaluate", "the honest report on real OKX candles: models vs baselines per fold, "
+                                             "direction, IC, after costs"),
     "backtest": ("hftlab.commands.backtest", "backtest a registered model beside buy-and-hold and the baselines"),
     "promote": ("hftlab.commands.promote", "promote a candidate to champion only if it wins the same backtest"),
     "pipeline": ("hftlab.commands.pipeline", "run a papermill pipeline of notebooks (pipelines/*.yaml)"),
