@@ -38,7 +38,7 @@ def test_at_signal_zero_the_demo_promotes_nothing_and_the_live_step_trades_in_sh
     collected = json.loads((run_dir / "collect.json").read_text())
     assert collected["signal_strength"] == 0 and collected["symbol"] == "BTC-USDT-SWAP"
     decision = json.loads((run_dir / "promote.json").read_text())
-    failed = {c["name"]: c["detail"] for c in decision["checks"] if not c["passed"]}
+    failed = {c["name"]: c["detail"] for c in decision["decision"]["checks"] if not c["passed"]}
     assert not decision["promoted"]
     assert "money" in failed and decision["reason"].startswith("not promoted: failed")
     assert "money (" in decision["reason"] and "floor 2" in failed["money"]
