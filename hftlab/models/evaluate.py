@@ -171,7 +171,8 @@ def permuted_verdict(results: dict[str, dict], real: Mapping[str, float], *, alp
         models[name] = {"balanced_accuracy": test["balanced_accuracy"], "null_q025": test["null_q025"],
                         "null_q975": test["null_q975"], "p_greater": test["p_greater"],
                         "p_two_sided": test["p_two_sided"], "at_chance": test["p_two_sided"] >= level,
-                        "real_balanced_accuracy": real[name],
+                        "real_balanced_accuracy": real[name], "pred_rate": r.get("pred_rate"),
+                        "true_rate": r.get("true_rate"),
                         "leaks": bool(beats and excess > share * max(real_excess, 0.0))}
     return {
         "test": SHIFT_TEST.format(n=n_shifts) + f", one-sided (above chance), Bonferroni alpha {alpha}/{len(results)}; "

@@ -115,7 +115,10 @@ def evaluate_run(name: str, series: Sequence[tuple[str, pd.DataFrame]], cfg, opt
         "windows_excluded": out.report["data"]["windows_excluded"],
         "label_rates": out.report["data"]["label_rates"],
         "folds": folds,
-        "permuted_labels": None if control is None else {"passed": control["passed"], "what": control["what"]},
+        "permuted_labels": None if control is None else {
+            "passed": control["passed"], "what": control["what"],
+            "models": {m: {k: v[k] for k in ("balanced_accuracy", "real_balanced_accuracy", "p_greater", "leaks",
+                                               "pred_rate", "true_rate")} for m, v in control["models"].items()}},
         "lstm_training": out.report["lstm_training"],
         "elapsed_s": round(time.perf_counter() - t0, 1),
     }
@@ -279,10 +282,20 @@ def markdown(doc: dict, command: str) -> str:
         c = run["permuted_labels"]
         spans = "; ".join(f"fold {f['fold']}: " + ", ".join(f"{s} {v['test_start'][:10]}..{v['test_end'][:10]}"
                                                           for s, v in f["series"].items()) for f in run["folds"])
+        verdict = "not run" if c is None else "PASSED" if c["passed"] else "FAILED"
+        if c is not None:
+            verdict += " (fitted to shuffled labels vs to the true ones, balanced accuracy on the last test block: " + ", ".join(
+                f"{m} {v['balanced_accuracy']:.3f} vs {v['real_balanced_accuracy']:.3f}"
+                + (f", predicting down/flat/up {_rates(v['pred_rate'])} where the labels are {_rates(v['true_rate'])}"
+                   if v["leaks"] else "") + (" LEAKS" if v["leaks"] else "")
+                for m, v in c["models"].items()) + ")"
         out.append(f"- {run['name']} ({run['training']}, {run['rows']:,} rows, {run['windows_excluded']} windows "
-                   f"excluded for gaps, {run['elapsed_s']:.0f} s): permuted-label control "
-                   f"{'not run' if c is None else 'PASSED' if c['passed'] else 'FAILED'}; test blocks {spans}")
+                   f"excluded for gaps, {run['elapsed_s']:.0f} s): permuted-label control {verdict}; test blocks {spans}")
     return "\n".join(out) + "\n"
+
+
+def _rates(r) -> str:
+    return "/".join(f"{x:.0%}" for x in r) if r else "n/a"
 
 
 def _json_default(o):

@@ -43,7 +43,10 @@ def test_evaluate_writes_the_honest_table_for_each_symbol_and_the_panel(shared_d
             assert {"balanced_accuracy", "directional_accuracy", "ic", "total_return", "trade_t", "n_trades"} <= set(
                 per["models"]["lstm"])
             assert per["buy_and_hold"]["n_trades"] == 1
-    assert all(r["permuted_labels"]["passed"] is not None for r in doc["runs"])
+    for r in doc["runs"]:  # the permuted-label control, with each model's figures
+        control = r["permuted_labels"]
+        assert control["passed"] == (not any(m["leaks"] for m in control["models"].values()))
+        assert set(control["models"]) == {"lstm", "majority", "logistic", "gbt"}
 
     # the table: per (symbol, training, model) each statistic per fold with its mean and spread
     rows = {(r["symbol"], r["training"], r["model"]): r for r in doc["table"]}
@@ -57,6 +60,7 @@ def test_evaluate_writes_the_honest_table_for_each_symbol_and_the_panel(shared_d
     assert md.startswith("# Results on real OKX data: BTC-USDT-SWAP, SOL-USDT-SWAP 5m candles")
     assert all(f"- {line}" in md for line in doc["headline"])
     assert md.count("| SOL-USDT-SWAP | panel |") == 4 and "| BTC-USDT-SWAP | - | buy and hold |" in md
+    assert md.count("fitted to shuffled labels vs to the true ones") == 3
     assert "hftlab evaluate: panel: fold 2/2 backtested" in out.err  # progress on stderr
 
 
