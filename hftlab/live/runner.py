@@ -42,10 +42,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hftlab.domain.instruments import InstrumentSpec, InstType
-from hftlab.domain.orders import ApprovedOrder, OrderIntent, OrdType, Side
+from hftlab.domain.instruments import InstrumentSpec
+from hftlab.domain.orders import OrderIntent
 from hftlab.domain.venue import WriteOutcome
 from hftlab.live.control import Control
+from hftlab.live.flatten import ManagerBook, flatten_positions
 from hftlab.live.model import AliasFollower, LiveModel
 from hftlab.live.records import Records
 from hftlab.monitor.latency import FeedLatency, TickLatency
@@ -99,6 +100,7 @@ class LiveRunner:
                  state_dir: Path, duration_s: float | None, progress: Callable[[str], None] | None = None,
                  monitor_cfg=None, memory_limit_bytes: int | None = None):
         self.s = session
+        self._book = ManagerBook(session.manager)
         self.strategy_cfg = strategy_cfg
         self.live_cfg = live_cfg
         self.state_dir = Path(state_dir)
@@ -140,9 +142,7 @@ class LiveRunner:
 
     # ----- the pieces' views for risk -------------------------------------------------------------
     def exposure(self, inst_id: str) -> Exposure:
-        e = self.s.manager.exposure(inst_id)
-        pos = self.s.manager.portfolio.position(inst_id)
-        return Exposure(e.position, e.buy_open + e.buy_unknown, e.sell_open + e.sell_unknown, pos.avg_px)
+        return self._book.exposure(inst_id)
 
     def open_order_count(self) -> int:
         return len(self.s.manager.open_orders())
@@ -518,30 +518,8 @@ class LiveRunner:
                 "open_orders": len(self.s.manager.open_orders())}
 
     async def _flatten(self) -> list[str]:
-        """Reduce-only market orders for every position (the risk engine lets only those through)."""
-        out = []
-        for inst, spec in self.s.specs.items():
-            qty = self.s.manager.exposure(inst).position
-            if qty == 0:
-                continue
-            side = Side.SELL if qty > 0 else Side.BUY
-            sz = abs(qty)
-            if spec.inst_type is InstType.SPOT:
-                sz = (sz / spec.lot_sz).to_integral_value(rounding="ROUND_DOWN") * spec.lot_sz
-                if sz < spec.min_sz:
-                    continue
-            intent = OrderIntent(inst, side, sz, OrdType.MARKET, None, f"{inst}:flatten", reduce_only=True,
-                                 reason="flatten (kill switch)", created_ns=time.time_ns())
-            verdict = self.risk.check_flatten(intent, self._markets(), self, self._account(), time.time_ns())
-            if isinstance(verdict, ApprovedOrder):
-                try:
-                    ticket = await self.s.manager.submit(verdict)
-                finally:
-                    self.risk.release(verdict)
-                out.append(f"{inst} {side.value} {sz}: {ticket.outcome or ticket.refusal}")
-            else:
-                out.append(f"{inst}: {verdict}")
-        return out
+        return await flatten_positions(self.s.manager, self.risk, self.s.specs, self._markets(), self,
+                                       self._account())
 
     # ----- reporting ------------------------------------------------------------------------------
     def status(self) -> dict:
