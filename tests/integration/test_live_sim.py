@@ -229,8 +229,11 @@ def test_a_drawdown_halts_within_one_mark_cancels_and_stays_halted_after_a_crash
                                     duration_s=None)
                 task = asyncio.get_running_loop().create_task(runner.run())
                 await _until(lambda: s.manager.exposure("BTC-USDT").position > 0, 60, "a long position")
+                before = s.feed.top("BTC-USDT").mid
                 sim.faults.jump("BTC-USDT", -3.0)  # the scripted adverse move: -3% on 900 of 1,000 = -2.7%
-                await _until(lambda: runner.risk.state.value == "halted", 10, "HALTED")
+                await _until(lambda: s.feed.top("BTC-USDT").mid < before * 0.98, 10, "the book to show the move")
+                runner.mark()  # the first mark that sees the move halts (one may already have run: still HALTED)
+                assert runner.risk.state.value == "halted", runner.risk.reasons
                 await _until(lambda: not s.manager.open_orders(), 10, "open orders cancelled")
                 assert "drawdown" in runner.risk.reasons[0]
                 task.cancel()  # abandoned, as kill -9 leaves it: no shutdown, no summary
