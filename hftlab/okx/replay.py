@@ -3,7 +3,8 @@
 Inputs: a text file with one frame per line (a raw frame, or `{"recv_ts": <unix s>, "msg": <frame>}`),
 a Parquet file written by the recorder (columns `recv_ns`, `channel`, `inst_id`, `frame` — the frame
 verbatim), or a directory, meaning every such `*.parquet` under it (tables without frames, like the
-recorder's normalised events, are skipped) merged in `recv_ns` order. Each FILE is
+recorder's normalised events, are skipped) merged in recording order: by the recorder's `seq` where
+every file has it (the wall clock `recv_ns` can step back), else by `recv_ns`. Each FILE is
 one recording: its books start empty. Per instrument the report counts snapshots, updates, checksums
 verified / mismatched / absent (0 or missing), sequence breaks, crossed books, trades, tickers and
 errors. `ReplayReport.failed` is true when any book had a checksum mismatch, a sequence break or a
@@ -152,8 +153,11 @@ def _parquet_frames(files: list[Path]) -> Iterator[tuple[str | bytes, int]]:
     import pyarrow.parquet as pq
 
     try:
-        tables = [pq.read_table(f, columns=list(PARQUET_COLUMNS)) for f in files]
-        table = pa.concat_tables(tables, promote_options="permissive").sort_by("recv_ns")
+        tables = [pq.read_table(f, columns=[*PARQUET_COLUMNS, *(["seq"] if "seq" in pq.read_schema(f).names else [])])
+                  for f in files]
+        table = pa.concat_tables(tables, promote_options="permissive")
+        ordered = "seq" in table.column_names and table.column("seq").null_count == 0
+        table = table.sort_by("seq" if ordered else "recv_ns")
     except (OSError, pa.ArrowException) as e:
         raise ReplayInputError(f"cannot read the recorder's Parquet files: {e}") from None
 
