@@ -182,6 +182,9 @@ RECORDS: dict[str, dict[str, Export]] = {
         "pending": gauge("hftlab_parquet_pending_rows", "Rows buffered at the last flush"),
         "write_errors": counter("hftlab_parquet_write_errors_total", "Parquet writes that failed"),
         "last_flush_s": gauge("hftlab_parquet_last_flush_seconds", "Duration of the last flush"),
+        "rows_lost": counter("hftlab_parquet_rows_lost_total", "Buffered rows that could not be written (logged)"),
+        "task_failures": counter("hftlab_parquet_task_failures_total", "Recorder tasks that failed (restarted)",
+                                 "name"),
     },
     "hftlab.collect.collector.CollectorStats": {
         "frames_tapped": counter("hftlab_collect_frames_total", "Frames that carried something new"),
@@ -189,6 +192,10 @@ RECORDS: dict[str, dict[str, Export]] = {
         "events": counter("hftlab_collect_events_total", "Events handled by the collector"),
         "bars_closed": counter("hftlab_collect_bars_closed_total", "Bars closed"),
         "raw_shed": gauge("hftlab_collect_raw_recording_shed", "1 once the resource guard stopped raw recording"),
+        "handler_errors": counter("hftlab_collect_handler_errors_total",
+                                  "Events the collector could not handle (counted, logged, skipped)"),
+        "task_failures": counter("hftlab_collect_task_failures_total",
+                                 "Collector tasks that failed (restarted or the run stopped), by task", "name"),
     },
     "hftlab.sim.hub.SimStats": {
         "connections_total": counter("hftlab_sim_connections_total", "WebSocket connections accepted"),

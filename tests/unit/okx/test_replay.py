@@ -111,13 +111,17 @@ def test_negative_control_2026_dropped_update_is_a_break(shared_data, tmp_path, 
     assert rc == 1 and doc["totals"]["breaks"] == 1 and doc["totals"]["checksum_mismatched"] == 0
 
 
-def _write_recorder_parquet(frames, path, recv_ns) -> None:
+NS_2022 = 1_645_992_000 * 10**9  # 2022-02-27 20:00 UTC, before the recording
+
+
+def _write_recorder_parquet(frames, path, recv_ns, seq=None) -> None:
     events = [parse_frame(f, 0)[0] for f in frames]
     table = pa.table({
         "recv_ns": pa.array(recv_ns, pa.int64()),
         "channel": [getattr(e, "channel", "") for e in events],
         "inst_id": [getattr(e, "inst_id", "") for e in events],
         "frame": [f.decode() for f in frames],
+        **({"seq": pa.array(seq, pa.int64())} if seq is not None else {}),
     })
     pq.write_table(table, path)
 
@@ -149,6 +153,23 @@ def test_parquet_directory_is_merged_in_recv_ns_order(shared_data, tmp_path, cap
     _write_recorder_parquet(frames, one_file, recv_ns)
     rc, out, _ = run_cli(capsys, "--json", one_file)
     assert rc == 0 and orjson.loads(out)["totals"]["checksum_verified"] == 3679
+
+
+def test_parquet_recordings_replay_in_recording_order_when_the_wall_clock_stepped_back(shared_data, tmp_path,
+                                                                                     capsys):
+    """The recorder's `seq` is the order: an NTP step back halfway through the recording (recv_ns jumps
+    back a minute) must not move the later frames before the earlier ones."""
+    frames = [(raw if isinstance(raw, bytes) else raw.encode()) for raw, _ in
+              replay.frames_of(shared_data / WS / FILE_2022)]
+    half = len(frames) // 2
+    recv_ns = [NS_2022 + i * 1_000_000 for i in range(half)] + [NS_2022 - 60 * 10**9 + i * 1_000_000
+                                                                 for i in range(len(frames) - half)]
+    path = tmp_path / "stepped.parquet"
+    _write_recorder_parquet(frames, path, recv_ns, seq=list(range(len(frames))))
+    rc, out, _ = run_cli(capsys, "--json", path)
+    doc = orjson.loads(out)
+    assert rc == 0 and doc["totals"]["breaks"] == 0 and doc["totals"]["checksum_mismatched"] == 0
+    assert doc["totals"]["checksum_verified"] == 3679
 
 
 def test_raw_frame_lines_and_progress(shared_data, tmp_path, capsys):
