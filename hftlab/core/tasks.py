@@ -12,12 +12,12 @@ means (`OnFailure`):
   writer): logged, counted and started again from its factory after a capped, jittered backoff
   (`core.backoff`), reset once a run has lasted `stable_s`.
 - `STOP`: the owner cannot go on without it (a socket reader, the live runner's market task):
-  logged, counted and `on_stop(reason)` is called, so that the owner stops cleanly (closes a
+  logged, counted and `on_stop(reason)` is called (even while closing), so that the owner stops cleanly (closes a
   socket, ends a run, finishes its files) instead of running blind.
 
 Failures are counted into `failures` (a `Counter` by task kind, owned by the component's stats
 record, so monitoring exports it), and logged with the traceback. A task cancelled, or one that
-returns, is not a failure; after `close()` nothing restarts.
+returns, is not a failure; after `close()` (or `cancel()`) nothing restarts.
 
     tasks = Supervisor("collector", self.stats.task_failures, on_stop=self.request_stop)
     tasks.spawn(self._consume, "consumer", OnFailure.RESTART)   # a factory: it can be started again
@@ -116,9 +116,7 @@ class Supervisor:
             return
         self.failures[entry.kind] += 1
         log.error("%s: task %s failed (%s): %r", self.owner, entry.name, entry.on_failure.value, exc, exc_info=exc)
-        if self._closed:
-            return
-        if entry.on_failure is OnFailure.RESTART:
+        if entry.on_failure is OnFailure.RESTART and not self._closed:
             if time.monotonic() - entry.started >= self.stable_s:
                 entry.backoff.reset()
             delay = entry.backoff.next_delay()
