@@ -173,6 +173,8 @@ RECORDS: dict[str, dict[str, Export]] = {
         "outages": counter("hftlab_redis_outages_total", "Times Redis became unreachable"),
         "connected": gauge("hftlab_redis_connected", "1 while the writer reaches Redis"),
         "last_error": skip("free text: logged once per outage"),
+        "task_failures": counter("hftlab_redis_task_failures_total", "Cache writer tasks that failed (restarted)",
+                                 "name"),
     },
     "hftlab.collect.recorder.RecorderStats": {
         "raw_rows": counter("hftlab_parquet_raw_rows_total", "Raw frames written to Parquet"),

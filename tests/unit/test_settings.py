@@ -19,7 +19,7 @@ def test_default_is_embedded_offline():
     s = load_config(CONFIG_DIR / "default.yaml", environ={})
     assert s.venue.name == "sim"
     assert s.redis.url == "embedded"
-    assert (s.redis.maxmemory, s.redis.maxmemory_policy, s.redis.appendonly) == ("2gb", "allkeys-lru", True)
+    assert (s.redis.maxmemory, s.redis.maxmemory_policy, s.redis.appendonly) == ("2gb", "volatile-lru", True)
     assert s.trading.symbols == ["BTC-USDT", "ETH-USDT", "SOL-USDT"]
     assert s.trading.timeframes == ["1s", "3s", "1m"]
     assert s.mlflow.tracking_uri == f"sqlite:///{CONFIG_DIR.parent / 'mlruns' / 'mlflow.db'}"
