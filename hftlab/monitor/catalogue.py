@@ -85,7 +85,9 @@ RECORDS: dict[str, dict[str, Export]] = {
                               "role"),
         "rollovers": counter("hftlab_okx_rollovers_total", "Connections rolled over on notice 64008", "role"),
         "parse_errors": counter("hftlab_okx_parse_errors_total", "Frames that could not be parsed"),
-        "handler_errors": counter("hftlab_okx_handler_errors_total", "Exceptions in frame handling or client tasks"),
+        "handler_errors": counter("hftlab_okx_handler_errors_total", "Exceptions in frame handling"),
+        "task_failures": counter("hftlab_okx_task_failures_total",
+                                 "Client tasks that failed (socket supervisors restarted; one-off work logged)", "name"),
     },
     "hftlab.okx.connection.SocketStats": {
         "frames": counter("hftlab_okx_frames_total", "WebSocket frames read (pongs included)"),
@@ -96,6 +98,8 @@ RECORDS: dict[str, dict[str, Export]] = {
         "login_failures": counter("hftlab_okx_login_failures_total", "Logins refused"),
         "error_events": counter("hftlab_okx_error_events_total", "OKX error events by code", "code"),
         "notices": counter("hftlab_okx_notices_total", "OKX notice events by code (64008: service upgrade)", "code"),
+        "task_failures": counter("hftlab_okx_socket_task_failures_total",
+                                 "Socket readers and keepalives that failed (the socket was aborted)", "name"),
     },
     "hftlab.okx.overlap.OverlapStats": {
         "duplicates": counter("hftlab_okx_overlap_duplicates_total",
@@ -131,6 +135,7 @@ RECORDS: dict[str, dict[str, Export]] = {
         "unreadable": counter("hftlab_venue_unreadable_pushes_total", "Private push items that could not be read"),
         "stream_drops": counter("hftlab_venue_stream_drops_total", "Private stream losses"),
         "on_sent_errors": counter("hftlab_venue_on_sent_errors_total", "Send-stamp hook failures (logged)"),
+        "task_failures": counter("hftlab_venue_task_failures_total", "Venue tasks that failed (logged)", "name"),
     },
     "hftlab.okx.execution.OpLatency": {
         "ack": histogram("hftlab_okx_op_ack_seconds", "Trading op sent -> its answer, by op", "op"),

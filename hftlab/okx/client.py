@@ -35,6 +35,10 @@ The client composes parts that each own their state:
 
 `on_frame(raw, recv_ns, channel, inst_id)` sees every frame that carried something new (the
 recorder's raw tap).
+
+Every task of the client is supervised (`core.tasks`, failures counted in `task_failures`): a role's
+socket supervisor and the maintenance loop are restarted if they fail; one-off work (resyncs, REST
+seeds, rollovers) is logged and counted.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from hftlab.core.backoff import Backoff
 from hftlab.core.metrics import Stats
 from hftlab.core.ratelimit import TokenBucket
 from hftlab.core.secrets import Credentials
+from hftlab.core.tasks import OnFailure, Supervisor
 from hftlab.okx.bookhealth import BookHealth, BookHealthStats, BookOwner
 from hftlab.okx.channels import PRIVATE, ROLES, ArgKey, Endpoints, arg_key, role_for
 from hftlab.okx.config import ClientConfig
@@ -99,7 +104,8 @@ class ClientStats(Stats):
     reconnects: Counter = field(default_factory=Counter)  # role -> unplanned losses followed by a reconnect
     rollovers: Counter = field(default_factory=Counter)  # role -> 64008 rollovers completed
     parse_errors: int = 0
-    handler_errors: int = 0  # exceptions in frame handling or in the client's tasks
+    handler_errors: int = 0  # exceptions in frame handling
+    task_failures: Counter = field(default_factory=Counter)  # task kind -> failures (core.tasks)
 
 
 class AsyncOKXClient:
@@ -135,8 +141,8 @@ class AsyncOKXClient:
         self._desired: dict[ArgKey, dict] = {}
         self._conns: dict[str, Connection | None] = {r: None for r in ROLES}
         self._successors: dict[Connection, asyncio.Task] = {}  # conn -> the 64008 rollover replacing it
-        self._supervisors: dict[str, asyncio.Task] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._roles: set[str] = set()  # roles with a socket supervisor
+        self._tasks = Supervisor("okx-client", self.stats.task_failures)
         self._started = False
         self._closing = False
         self._warned: Counter = Counter()
@@ -149,7 +155,7 @@ class AsyncOKXClient:
     async def start(self) -> AsyncOKXClient:
         if not self._started:
             self._started = True
-            self._spawn(self._maintenance(), "okx-maintenance")
+            self._tasks.spawn(self._maintenance, "maintenance", OnFailure.RESTART, name="okx-maintenance")
             for role in {role_for(k[0]) for k in self._desired}:
                 self._ensure(role)
         return self
@@ -210,12 +216,12 @@ class AsyncOKXClient:
 
     def sockets_up(self) -> dict[str, bool]:
         """Every role in use (a socket is wanted for it) -> connected now (for monitoring)."""
-        return {r: self.connected(r) for r in self._supervisors}
+        return {r: self.connected(r) for r in self._roles}
 
     def status(self) -> dict[str, Any]:
         return {
             "connections": {r: (c.conn_id or "connecting") if c else None for r, c in self._conns.items()
-                            if r in self._supervisors},
+                            if r in self._roles},
             "subscriptions": len(self._desired),
             "failed_args": {f"{k[0]}:{k[1]}": v for k, v in self.failed_args.items()},
             "last_close": dict(self.last_close),
@@ -228,9 +234,7 @@ class AsyncOKXClient:
         if self._closing:
             return
         self._closing = True
-        for task in list(self._supervisors.values()) + list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._supervisors.values(), *self._tasks, return_exceptions=True)
+        await self._tasks.close()
         conns = {c for c in [*self._conns.values(), *self._successors] if c is not None}
         await asyncio.gather(*(c.close("client closing") for c in conns), return_exceptions=True)
         self.queue.close()
@@ -238,22 +242,14 @@ class AsyncOKXClient:
 
     # ===== supervision ===========================================================================
     def _ensure(self, role: str) -> None:
-        task = self._supervisors.get(role)
-        if task is None or task.done():
-            self._supervisors[role] = asyncio.get_running_loop().create_task(self._supervise(role),
-                                                                            name=f"okx-{role}")
+        if self._tasks.current(f"supervisor-{role}") is None and not self._closing:
+            self._roles.add(role)
+            self._tasks.spawn(lambda: self._supervise(role), f"supervisor-{role}", OnFailure.RESTART,
+                              name=f"okx-{role}")
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.stats.handler_errors += 1
-            log.error("task %s failed: %r", task.get_name(), task.exception(), exc_info=task.exception())
+        """One-off work (`name` is its task's name; its kind, for counting, is the name's first two words)."""
+        return self._tasks.spawn(coro, "-".join(name.split("-")[:2]), name=name)
 
     async def _supervise(self, role: str) -> None:
         """Keep one healthy connection for `role`: connect, and after an unplanned loss reconnect

@@ -22,8 +22,11 @@ beat its ack).
 answer, so nothing is subscribed before the login is accepted (no 60011).
 
 `closed` resolves once the socket is gone, whatever the cause (`close_reason`); at that moment every
-ack and login waiting on it fails with ConnectionError and `on_closed(conn)` is called. The
-connection does not reconnect: its owner (`AsyncOKXClient`) decides what follows.
+ack and login waiting on it fails with ConnectionError, its reader and keepalive are cancelled, and
+`on_closed(conn)` is called. The connection does not reconnect: its owner (`AsyncOKXClient`)
+decides what follows. The two tasks are supervised (`core.tasks`): one that fails for any reason
+other than the socket closing is logged, counted (`task_failures`) and aborts the socket, so that
+the owner's reconnect takes over rather than a socket living on without its reader or keepalive.
 
 The control events of a frame (acks, errors, login answers, notices) are parsed by the owner, who
 hands them to `handle_control`; this class never parses market data.
@@ -48,6 +51,7 @@ from websockets.asyncio.client import ClientConnection
 from hftlab.core.metrics import Stats
 from hftlab.core.ratelimit import TokenBucket
 from hftlab.core.secrets import Credentials
+from hftlab.core.tasks import OnFailure, Supervisor
 from hftlab.okx import auth
 from hftlab.okx.channels import ArgKey, arg_key, batch_args
 from hftlab.okx.config import ClientConfig
@@ -85,6 +89,7 @@ class SocketStats(Stats):
     login_failures: int = 0
     error_events: Counter = field(default_factory=Counter)  # OKX code -> count
     notices: Counter = field(default_factory=Counter)
+    task_failures: Counter = field(default_factory=Counter)  # reader | keepalive -> failures (core.tasks)
 
 
 @dataclass(slots=True)
@@ -130,7 +135,7 @@ class Connection:
         self._requests: dict[str, _Request] = {}  # subscribe request id -> what it asked for
         self._key_req: dict[ArgKey, str] = {}  # arg -> the request awaiting its answer
         self._login: asyncio.Future | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._tasks = Supervisor(f"okx-{role}-{self.n}", stats.task_failures, on_stop=self._abort)
         self._warned: Counter = Counter()
 
     def __repr__(self) -> str:
@@ -155,9 +160,14 @@ class Connection:
 
     def start(self) -> None:
         """Start reading and keeping alive (`open` does this once connected)."""
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._read(), name=f"okx-read-{self.role}-{self.n}"),
-                       loop.create_task(self._keepalive(), name=f"okx-ping-{self.role}-{self.n}")]
+        self._tasks.spawn(self._read(), "reader", OnFailure.STOP, name=f"okx-read-{self.role}-{self.n}")
+        self._tasks.spawn(self._keepalive(), "keepalive", OnFailure.STOP, name=f"okx-ping-{self.role}-{self.n}")
+
+    def _abort(self, reason: str) -> None:
+        """A task of the socket failed: the socket goes, and the owner's reconnect takes over."""
+        self.close_reason = self.close_reason or reason
+        self.ws.transport.abort()
+        self._finish()
 
     # ----- requests ---------------------------------------------------------------------------
     async def send(self, payload: Mapping[str, Any] | str) -> None:
@@ -338,9 +348,7 @@ class Connection:
             await asyncio.wait_for(self.ws.close(), CLOSE_TIMEOUT_S)
         except (TimeoutError, OSError, websockets.exceptions.WebSocketException):
             self.ws.transport.abort()
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
         self._finish()
 
     def _finish(self) -> None:
@@ -348,6 +356,7 @@ class Connection:
         if self.closed.done():
             return
         self.closed.set_result(None)
+        self._tasks.cancel()  # the keepalive of a socket the venue closed would live on, sending pings
         err = ConnectionError(f"{self.role} socket closed: {self.close_reason}")
         for fut in [*self._acks.values(), *([self._login] if self._login else [])]:
             if not fut.done():
