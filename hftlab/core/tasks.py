@@ -79,6 +79,10 @@ class Supervisor:
     def __len__(self) -> int:
         return len(self._tasks)
 
+    def __iter__(self):
+        """The tasks running now (a snapshot)."""
+        return iter(list(self._tasks))
+
     @property
     def closed(self) -> bool:
         return self._closed
@@ -115,7 +119,7 @@ class Supervisor:
         if exc is None:
             return
         self.failures[entry.kind] += 1
-        log.error("%s: task %s failed (%s): %r", self.owner, entry.name, entry.on_failure.value, exc, exc_info=exc)
+        log.error("%s task %s failed (%s): %r", self.owner, entry.name, entry.on_failure.value, exc, exc_info=exc)
         if entry.on_failure is OnFailure.RESTART and not self._closed:
             if time.monotonic() - entry.started >= self.stable_s:
                 entry.backoff.reset()

@@ -43,6 +43,7 @@ class ExecutionStats(Stats):
     caa_heartbeats: int = 0
     caa_failures: int = 0
     kill_switch: int = 0
+    task_failures: Counter = field(default_factory=Counter)  # task kind -> failures (core.tasks; restarted)
 
 
 @dataclass(slots=True)

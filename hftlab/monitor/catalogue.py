@@ -246,6 +246,8 @@ RECORDS: dict[str, dict[str, Export]] = {
         "caa_heartbeats": counter("hftlab_execution_caa_heartbeats_total", "Cancel-All-After heartbeats accepted"),
         "caa_failures": counter("hftlab_execution_caa_failures_total", "Cancel-All-After requests not accepted"),
         "kill_switch": counter("hftlab_execution_kill_switch_total", "Kill-switch runs"),
+        "task_failures": counter("hftlab_execution_task_failures_total",
+                                 "Order-manager tasks that failed (restarted), by task", "name"),
     },
     "hftlab.execution.stats.LatencyStats": {
         "place_ack": histogram("hftlab_execution_place_ack_seconds", "Order sent -> venue ack"),

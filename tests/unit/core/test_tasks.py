@@ -30,7 +30,7 @@ async def test_a_failed_task_is_logged_and_counted_by_kind(caplog):
         await asyncio.gather(task, return_exceptions=True)
         await asyncio.sleep(0)
     assert failures == {"consumer": 1}
-    assert "owner: task owner-consumer failed" in caplog.text and "bad px" in caplog.text
+    assert "owner task owner-consumer failed (log)" in caplog.text and "bad px" in caplog.text
     assert len(tasks) == 0
     await tasks.close()
 
