@@ -659,7 +659,31 @@ static PyObject *checksum_text(PyObject *module, PyObject *const *args, Py_ssize
     return out;
 }
 
-/* Also takes each good level out of the cyclic garbage collector's care: a list holding only
+/* 1: `obj` (a str) is a number float() reads as finite and > 0 (`positive`) or >= 0; 0: it is not;
+   -1: an error other than "not a number" (memory). levels.py's `_number_ok`. */
+static int number_ok(PyObject *obj, int positive) {
+    Py_ssize_t n;
+    const char *s = utf8(obj, &n);
+    if (s == NULL) { /* not encodable (a lone surrogate): float() refuses it too */
+        PyErr_Clear();
+        return 0;
+    }
+    double v;
+    if (simple_decimal(s, n, &v)) return positive ? v > 0.0 : 1;
+    PyObject *f = PyFloat_FromString(obj);
+    if (f == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_ValueError)) return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    v = PyFloat_AS_DOUBLE(f);
+    Py_DECREF(f);
+    return isfinite(v) && (positive ? v > 0.0 : v >= 0.0);
+}
+
+/* The parser's check of one side: the index of the first level that is not a list starting with a
+   price (a string float() reads as finite and > 0) and a size (finite and >= 0), or -1.
+   Also takes each good level out of the cyclic garbage collector's care: a list holding only
    strings cannot be part of a reference cycle, and hftlab never mutates a level (events.Level is
    "as received"). A books update makes ~90 such lists, alive while the frame's event waits in the
    client's queue; tracked, they made the collector the largest cost of the client's per-frame path
@@ -675,6 +699,10 @@ static PyObject *first_bad_level(PyObject *module, PyObject *levels) {
         if (!PyList_CheckExact(lv) || PyList_GET_SIZE(lv) < 2 || !PyUnicode_CheckExact(PyList_GET_ITEM(lv, 0)) ||
             !PyUnicode_CheckExact(PyList_GET_ITEM(lv, 1)))
             return PyLong_FromSsize_t(i);
+        int ok = number_ok(PyList_GET_ITEM(lv, 0), 1);
+        if (ok > 0) ok = number_ok(PyList_GET_ITEM(lv, 1), 0);
+        if (ok < 0) return NULL;
+        if (ok == 0) return PyLong_FromSsize_t(i);
         if (PyObject_GC_IsTracked(lv)) {
             Py_ssize_t k = PyList_GET_SIZE(lv), j = 2;
             while (j < k && PyUnicode_CheckExact(PyList_GET_ITEM(lv, j))) j++;
@@ -688,8 +716,8 @@ static PyMethodDef module_methods[] = {
     {"checksum_text", (PyCFunction)(void (*)(void))checksum_text, METH_FASTCALL,
      "The checksum's input, bytes: the top 25 `px:sz` of each side interleaved."},
     {"first_bad_level", (PyCFunction)first_bad_level, METH_O,
-     "Index of the first level that is not [price str, size str, ...] (a list), or -1; levels of strings "
-     "only are untracked by the cyclic GC."},
+     "Index of the first level that is not [price, size, ...] (a list; price a string of a finite number > 0, "
+     "size of one >= 0), or -1; levels of strings only are untracked by the cyclic GC."},
     {NULL},
 };
 
