@@ -8,6 +8,7 @@
        ├─ trades ──────────────────────────────────► Redis P:trades
        ├─ tickers ─────────────────────────────────► Redis P:ticker:{inst}
        └─ every event ─────────────────────────────► recorder events/<type>/
+    malformed frames: raw/channel=_malformed and their reasons in events/parse_error (forensics)
 
 Bars close on exchange time: a trade past the bar's end closes it, and so does the instrument's
 exchange clock (the newest `ts` of its book and ticker pushes) once it is `bar_grace_ms` past the
@@ -59,7 +60,7 @@ _PUSH_STAMPED = frozenset({BookMsg, Ticker, Trade})  # `ts_ms` is when the venue
 
 @dataclass(slots=True)
 class CollectorStats(Stats):
-    frames_tapped: int = 0  # frames that carried something new
+    frames_tapped: int = 0  # frames that carried something new, and malformed ones (channel _malformed)
     frames_recorded: int = 0  # of those, handed to the raw recorder
     events: int = 0
     bars_closed: int = 0
@@ -91,7 +92,8 @@ class Collector:
                                  rotate_s=collect.rotate_s)
         self.feed = MarketFeed(self.channels, timeframes, grace_ms=collect.bar_grace_ms,
                                fill_empty=collect.fill_empty_bars, on_top=self._publish_top)
-        self.client = AsyncOKXClient(endpoints, client, books=self.feed, on_frame=self._tap)
+        self.client = AsyncOKXClient(endpoints, client, books=self.feed, on_frame=self._tap,
+                                     on_malformed=self.recorder.add_event)
         self.stats = CollectorStats()
         self.latency = FeedLatency()
         self.started = 0.0

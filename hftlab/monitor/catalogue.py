@@ -84,7 +84,9 @@ RECORDS: dict[str, dict[str, Export]] = {
         "reconnects": counter("hftlab_okx_reconnects_total", "Unplanned connection losses followed by a reconnect",
                               "role"),
         "rollovers": counter("hftlab_okx_rollovers_total", "Connections rolled over on notice 64008", "role"),
-        "parse_errors": counter("hftlab_okx_parse_errors_total", "Frames that could not be parsed"),
+        "parse_errors": counter("hftlab_okx_parse_errors_total",
+                                "Malformed frames: unparseable, a field of the wrong type or value, or "
+                                "implausible exchange times (counted, recorded raw, never passed on)"),
         "handler_errors": counter("hftlab_okx_handler_errors_total", "Exceptions in frame handling"),
         "task_failures": counter("hftlab_okx_task_failures_total",
                                  "Client tasks that failed (socket supervisors restarted; one-off work logged)", "name"),

@@ -27,14 +27,20 @@ The client composes parts that each own their state:
   REST (§3.4).
 - `queue.EventQueue`: the reader stamps `recv_ns` before parsing, and data goes to a bounded queue
   whose policy `queue.py` states (market events dropped first, a dropped book update invalidates its
-  book, private pushes never dropped). OKX error events, malformed frames and unknown channels are
-  counted and logged (rate-limited), never raised out of the reader.
+  book, private pushes never dropped). OKX error events are counted and logged (rate-limited).
+- Hostile input is counted, not trusted: a frame the parser refuses (bad JSON, unknown channel, a
+  field of the wrong type or value: okx/parse.py) and a frame whose exchange times are implausible
+  (ahead of local time, older than its stream's newest: okx/timestamps.py, checked after the
+  de-duplication) are *malformed*: counted (`parse_errors`), logged (rate-limited), never passed on
+  and never raised out of the reader. A book update refused this way is a missing update: the next
+  one does not chain, and the book resyncs.
 - `execution.OrderChannel` (`client.orders`): WS trading ops on the private socket, open-order
   reconciliation over REST after every private (re)connect, and private pushes (to the queue unless
   `on_private` takes them).
 
 `on_frame(raw, recv_ns, channel, inst_id)` sees every frame that carried something new (the
-recorder's raw tap).
+recorder's raw tap), and every malformed frame, under channel `_malformed`, for forensics;
+`on_malformed(parse_error)` gets each malformed frame's reason (the recorder's `parse_error` table).
 
 Every task of the client is supervised (`core.tasks`, failures counted in `task_failures`): a role's
 socket supervisor and the maintenance loop are restarted if they fail; one-off work (resyncs, REST
@@ -77,14 +83,16 @@ from hftlab.okx.events import (
 )
 from hftlab.okx.execution import ExecutionStats, OrderChannel
 from hftlab.okx.overlap import OverlapFilter, OverlapStats
-from hftlab.okx.parse import parse_frame
+from hftlab.okx.parse import malformed, parse_frame
 from hftlab.okx.queue import EventQueue, channel_of
 from hftlab.okx.rest import OkxRest
+from hftlab.okx.timestamps import TimestampGuard
 
 log = logging.getLogger(__name__)
 
 NOTICE_UPGRADE = "64008"
 CONTROL = "_control"  # raw-frame channel of acks, errors, notices, login and op answers
+MALFORMED = "_malformed"  # raw-frame channel of frames refused as malformed
 _DATA_TYPES = (Trade, BookMsg, Ticker, Candle, PrivatePush)
 _CONNECT_ERRORS = (OSError, TimeoutError, LoginError, websockets.exceptions.WebSocketException)
 _LOG_EVERY = 1000  # after the first few, log every Nth occurrence of a repeated problem
@@ -120,15 +128,19 @@ class AsyncOKXClient:
         on_private: Callable[[PrivatePush], None] | None = None,
         on_open_orders: Callable[[list[dict]], None] | None = None,
         connect_limiter: TokenBucket | None = None,
+        on_malformed: Callable[[ParseError], None] | None = None,
     ):
         self.endpoints = endpoints
         self.config = c = config or ClientConfig()
         self.credentials = credentials
         self.on_frame = on_frame
+        self.on_malformed = on_malformed
         self.connect_limiter = connect_limiter or CONNECT_LIMITER
         self.queue = EventQueue(c.queue_maxsize, on_book_drop=self._book_dropped)
         self.rest = OkxRest(endpoints.rest, credentials, demo=endpoints.demo)
         self.overlap = OverlapFilter(c.rollover_grace_s)
+        self.stamps = TimestampGuard(*(None if b is None else int(b * 1000) for b in (c.max_ts_ahead_s,
+                                                                                       c.max_ts_behind_s)))
         self.health = BookHealth(c, books, resubscribe=self._resubscribe, connected=self.connected,
                                  fetch_books=self.rest.books)
         self.orders = OrderChannel(self.rest, on_push=on_private or self.queue.put, spawn=self._spawn,
@@ -194,6 +206,7 @@ class AsyncOKXClient:
                 by_role.setdefault(role_for(arg["channel"]), []).append(arg)
                 self.health.forget(key)
                 self.overlap.forget(key)
+                self.stamps.forget(key)
         for role, role_args in by_role.items():
             conn = self._conns[role]
             if conn is not None and conn.ready:
@@ -370,39 +383,55 @@ class AsyncOKXClient:
     # ===== reading ==============================================================================
     def _on_frame(self, conn: Connection, raw: str | bytes, recv_ns: int) -> None:
         try:
+            events = parse_frame(raw, recv_ns)
+            if type(events[0]) is ParseError:
+                self._malformed(conn, events[0], raw)
+                return
+            now = time.monotonic()
             tap: tuple[str, str] | None = None
-            for ev in parse_frame(raw, recv_ns):
+            fresh: list[tuple[Any, ArgKey]] = []
+            for ev in events:
                 if isinstance(ev, _DATA_TYPES):
-                    if self._accept(conn, ev):
-                        tap = tap or (channel_of(ev), _scope(ev))
-                elif isinstance(ev, ParseError):
-                    self.stats.parse_errors += 1
-                    self._warn("parse", "unreadable frame on %s: %s: %.200s", conn, ev.reason, ev.raw)
+                    key = (channel_of(ev), _scope(ev))
+                    if self.overlap.accept(conn.role, key, ev, now):
+                        fresh.append((ev, key))
+                    elif type(ev) is BookMsg:
+                        self.health.pushed(key, now, False)  # a duplicate still proves the book alive
                 elif not isinstance(ev, Pong):
                     self._control(conn, ev)
                     tap = tap or (CONTROL, "_")
+            if fresh:
+                why = self.stamps.check([ev for ev, _ in fresh], recv_ns)
+                if why is not None:
+                    self._malformed(conn, malformed(why, raw, recv_ns), raw)
+                    return
+                for ev, key in fresh:
+                    self._pass(ev, key, now)
+                tap = tap or fresh[0][1]
             if tap is not None and self.on_frame is not None:
                 self.on_frame(raw, recv_ns, tap[0], tap[1])
         except Exception:  # a bug in a handler must not end the reader
             self.stats.handler_errors += 1
             log.exception("error handling a frame on %s: %.200r", conn, raw)
 
-    def _accept(self, conn: Connection, ev: Any) -> bool:
-        """Pass a data event on unless it is a duplicate."""
-        channel = channel_of(ev)
-        key = (channel, _scope(ev))
-        now = time.monotonic()
-        passed = self.overlap.accept(conn.role, key, ev, now)
+    def _malformed(self, conn: Connection, err: ParseError, raw: str | bytes) -> None:
+        """Counted, logged (rate-limited), recorded raw and with its reason; never passed on."""
+        self.stats.parse_errors += 1
+        self._warn("parse", "malformed frame on %s: %s: %.200s", conn, err.reason, err.raw)
+        if self.on_frame is not None:
+            self.on_frame(raw, err.recv_ns, MALFORMED, "_")
+        if self.on_malformed is not None:
+            self.on_malformed(err)
+
+    def _pass(self, ev: Any, key: ArgKey, now: float) -> None:
+        """A data event that is new and plausible: on to the books' health, the counters and its consumer."""
         if type(ev) is BookMsg:
-            self.health.pushed(key, now, passed and ev.action == "snapshot")
-        if not passed:
-            return False
-        self.stats.events[channel] += 1
+            self.health.pushed(key, now, ev.action == "snapshot")
+        self.stats.events[key[0]] += 1
         if type(ev) is PrivatePush:
             self.orders.route(ev)
         else:
             self.queue.put(ev)
-        return True
 
     def _control(self, conn: Connection, ev: Event) -> None:
         conn.handle_control(ev)
