@@ -249,6 +249,7 @@ class Collector:
             "error_events": dict(cs.sockets.error_events),
             "bars_closed": self.stats.bars_closed,
             "late_trades": feed.late_trades,
+            "outlier_trades": feed.outlier_trades,
             "recorder": self.recorder.stats.as_dict(),
         }
         if self.cache is not None:
