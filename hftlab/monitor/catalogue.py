@@ -152,6 +152,7 @@ RECORDS: dict[str, dict[str, Export]] = {
         "books_invalidated": counter("hftlab_okx_queue_books_invalidated_total",
                                      "Books invalidated because one of their updates was dropped"),
         "overflow": counter("hftlab_okx_queue_overflow_total", "Private pushes admitted beyond capacity"),
+        "after_close": counter("hftlab_okx_queue_after_close_total", "Events refused because the queue was closed"),
     },
     "hftlab.okx.book.BookStats": {
         "snapshots": counter("hftlab_book_snapshots_total", "Book snapshots applied"),
