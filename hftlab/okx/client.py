@@ -91,6 +91,7 @@ from hftlab.okx.timestamps import TimestampGuard
 log = logging.getLogger(__name__)
 
 NOTICE_UPGRADE = "64008"
+LOGIN_TS_EXPIRED = "60006"  # the login's timestamp is more than 30 s off OKX's clock
 CONTROL = "_control"  # raw-frame channel of acks, errors, notices, login and op answers
 MALFORMED = "_malformed"  # raw-frame channel of frames refused as malformed
 _DATA_TYPES = (Trade, BookMsg, Ticker, Candle, PrivatePush)
@@ -274,6 +275,8 @@ class AsyncOKXClient:
                 conn = await self._establish(role)
             except _CONNECT_ERRORS as e:
                 self.stats.connect_failures[role] += 1
+                if isinstance(e, LoginError) and e.code == LOGIN_TS_EXPIRED:
+                    await self.rest.try_sync_clock()  # the next login signs with the venue's time
                 delay = backoff.next_delay()
                 log.warning("%s socket: cannot connect to %s (%s); retrying in %.2f s", role,
                             self.endpoints.ws(role), _brief(e), delay)
@@ -306,7 +309,7 @@ class AsyncOKXClient:
                                      limiter=self.connect_limiter)
         try:
             if role == PRIVATE:
-                await conn.login(self.credentials)
+                await conn.login(self.credentials, self.rest.venue_now())
             await self._subscribe_on(conn, [a for k, a in self._desired.items() if role_for(k[0]) == role])
             # args added while we were subscribing
             late = [a for k, a in self._desired.items() if role_for(k[0]) == role and k not in conn.args]

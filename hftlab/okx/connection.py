@@ -74,7 +74,9 @@ RefusalHandler = Callable[[ArgKey, str, bool], None]  # (arg key, OKX's reason, 
 
 
 class LoginError(Exception):
-    pass
+    def __init__(self, msg: str, code: str = ""):
+        super().__init__(msg)
+        self.code = code  # OKX's, when it answered (60006: the timestamp is off its clock)
 
 
 @dataclass(slots=True)
@@ -173,15 +175,16 @@ class Connection:
     async def send(self, payload: Mapping[str, Any] | str) -> None:
         await self.ws.send(payload if isinstance(payload, str) else orjson.dumps(payload).decode())
 
-    async def login(self, credentials: Credentials | None) -> None:
-        """Log in and wait for OKX's answer; LoginError if refused or unanswered in time."""
+    async def login(self, credentials: Credentials | None, now: float | None = None) -> None:
+        """Log in and wait for OKX's answer; LoginError if refused or unanswered in time. `now`: the
+        venue's Unix time to sign with (default: ours)."""
         if credentials is None:
             raise LoginError("private socket without credentials")
         self._login = asyncio.get_running_loop().create_future()
         await self.ops.acquire()
         await self.send({"op": "login", "args": [auth.ws_login_args(
             credentials.api_key.get_secret_value(), credentials.api_secret.get_secret_value(),
-            credentials.passphrase.get_secret_value())]})
+            credentials.passphrase.get_secret_value(), now)]})
         timeout_s = self.config.login_timeout_s
         try:
             ev = await asyncio.wait_for(asyncio.shield(self._login), timeout_s)
@@ -190,7 +193,7 @@ class Connection:
             raise LoginError(f"no login answer within {timeout_s:g} s") from None
         if isinstance(ev, ErrorEvent) or ev.code != "0":
             self.stats.login_failures += 1
-            raise LoginError(f"login refused: {ev.code} {ev.msg}")
+            raise LoginError(f"login refused: {ev.code} {ev.msg}", ev.code)
 
     async def subscribe(self, args: Iterable[dict]) -> None:
         """Send `args` in as few requests as fit, then wait (bounded) for every ack or error."""

@@ -183,3 +183,15 @@ async def test_a_reader_that_fails_aborts_the_socket_is_counted_and_takes_the_ke
                 what="the reader and keepalive tasks to end")
     assert stats.task_failures == {"reader": 1} and ws.aborted
     assert "RuntimeError: handler bug" in conn.close_reason
+
+
+async def test_login_signs_with_the_venues_time_and_names_the_refusal_code():
+    ws = FakeWs()
+    h = Harness(ws)
+    task = asyncio.create_task(h.conn.login(SIM_CREDENTIALS, now=1_700_000_000.75))
+    await until(lambda: ws.requests(), what="the login request")
+    assert ws.requests()[0]["args"][0]["timestamp"] == "1700000000"
+    h.conn.handle_control(ErrorEvent("60006", "Timestamp request expired"))
+    with pytest.raises(LoginError) as err:
+        await asyncio.wait_for(task, 5)
+    assert err.value.code == "60006"
