@@ -219,6 +219,8 @@ RECORDS: dict[str, dict[str, Export]] = {
         "lag_ms": gauge("hftlab_sim_lag_seconds", "How far the feed loop trails market time", scale=0.001),
         "slowdowns": counter("hftlab_sim_slowdowns_total", "Times market time was slowed to keep up"),
         "by_role": gauge("hftlab_sim_connections_open_by_role", "WebSocket connections open, by role", "role"),
+        "task_failures": counter("hftlab_sim_task_failures_total",
+                                 "Simulator tasks that failed (market and watchdog restarted), by task", "name"),
     },
     # execution/, risk/, domain/, portfolio/: registered by the live runner
     "hftlab.execution.stats.ExecutionStats": {
