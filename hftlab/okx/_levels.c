@@ -668,8 +668,11 @@ static int number_ok(PyObject *obj, int positive) {
         PyErr_Clear();
         return 0;
     }
+    if (n < 300) { /* a plain decimal this short is finite: its digits alone say zero or not */
+        int zero = plain_zero(s, n);
+        if (zero >= 0) return positive ? !zero : 1;
+    }
     double v;
-    if (simple_decimal(s, n, &v)) return positive ? v > 0.0 : 1;
     PyObject *f = PyFloat_FromString(obj);
     if (f == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_ValueError)) return -1;
