@@ -330,7 +330,8 @@ class OrderManager:
         async for ev in stream:
             try:
                 self.on_event(ev)
-            except Exception:
+            except Exception:  # one bad event must not end the stream: counted, logged, skipped
+                self.stats.event_errors += 1
                 log.exception("venue event %r raised", ev)
 
     def on_event(self, ev: VenueEvent) -> None:

@@ -253,6 +253,8 @@ RECORDS: dict[str, dict[str, Export]] = {
         "kill_switch": counter("hftlab_execution_kill_switch_total", "Kill-switch runs"),
         "task_failures": counter("hftlab_execution_task_failures_total",
                                  "Order-manager tasks that failed (restarted), by task", "name"),
+        "event_errors": counter("hftlab_execution_event_errors_total",
+                                "Private-stream events that raised while applied (logged, skipped)"),
     },
     "hftlab.execution.stats.LatencyStats": {
         "place_ack": histogram("hftlab_execution_place_ack_seconds", "Order sent -> venue ack"),
