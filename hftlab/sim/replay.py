@@ -140,8 +140,8 @@ def load_parquet(path: Path) -> ReplaySource:
     cols = table.to_pydict()
     last_t = float("-inf")
     for ns, channel, inst_id, frame in zip(cols["recv_ns"], cols["channel"], cols["inst_id"], cols["frame"]):
-        if not channel or not inst_id or not frame or ns is None:
-            continue
+        if not channel or channel.startswith("_") or not inst_id or not frame or ns is None:
+            continue  # `_control` and `_malformed`: the recorder's, never a push to serve
         payload = frame.encode() if isinstance(frame, str) else bytes(frame)
         if b'"data"' not in payload:
             continue  # acks and other control frames
