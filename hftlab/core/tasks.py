@@ -83,10 +83,6 @@ class Supervisor:
         """The tasks running now (a snapshot)."""
         return iter(list(self._tasks))
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def spawn(self, work: Work, kind: str, on_failure: OnFailure = OnFailure.LOG, *,
               name: str | None = None) -> asyncio.Task:
         """Start `work` (a coroutine, or for RESTART a factory of them) as a task named `name`
