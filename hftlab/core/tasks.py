@@ -12,8 +12,8 @@ means (`OnFailure`):
   writer): logged, counted and started again from its factory after a capped, jittered backoff
   (`core.backoff`), reset once a run has lasted `stable_s`.
 - `STOP`: the owner cannot go on without it (a socket reader, the live runner's market task):
-  logged, counted and `on_stop(reason)` is called (even while closing), so that the owner stops cleanly (closes a
-  socket, ends a run, finishes its files) instead of running blind.
+  logged, counted and `on_stop(reason)` is called (even while closing), so that the owner stops
+  cleanly (closes a socket, ends a run, finishes its files) instead of running blind.
 
 Failures are counted into `failures` (a `Counter` by task kind, owned by the component's stats
 record, so monitoring exports it), and logged with the traceback. A task cancelled, or one that
