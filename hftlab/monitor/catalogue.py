@@ -89,7 +89,8 @@ RECORDS: dict[str, dict[str, Export]] = {
                                 "implausible exchange times (counted, recorded raw, never passed on)"),
         "handler_errors": counter("hftlab_okx_handler_errors_total", "Exceptions in frame handling"),
         "task_failures": counter("hftlab_okx_task_failures_total",
-                                 "Client tasks that failed (socket supervisors restarted; one-off work logged)", "name"),
+                                 "Client tasks that failed (socket supervisors restarted; one-off work logged)",
+                                 "name"),
     },
     "hftlab.okx.connection.SocketStats": {
         "frames": counter("hftlab_okx_frames_total", "WebSocket frames read (pongs included)"),

@@ -9,9 +9,10 @@ one recording: its books start empty. Per instrument the report counts snapshots
 verified / mismatched / absent (0 or missing), sequence breaks, crossed books, trades, tickers and
 errors. Hostile input is counted as the client counts it: a frame the parser refuses, or whose
 exchange times are implausible (okx/timestamps.py: ahead of the frame's receive time by more than
-`max_ts_ahead_ms` or behind it by more than `max_ts_behind_ms`, older than its stream's newest), is a malformed frame (`malformed_frames` and
-`errors` of the `-` row) and reaches no book. `ReplayReport.failed` is true when any book had a
-checksum mismatch, a sequence break or a malformed level (`hftlab replay` then exits 1).
+`max_ts_ahead_ms` or behind it by more than `max_ts_behind_ms`, older than its stream's newest), is a
+malformed frame (`malformed_frames` and `errors` of the `-` row) and reaches no book.
+`ReplayReport.failed` is true when any book had a checksum mismatch, a sequence break or a
+malformed level (`hftlab replay` then exits 1).
 """
 
 from __future__ import annotations
@@ -183,8 +184,9 @@ def replay(paths: list[Path], progress=None, max_ts_ahead_ms: int | None = int(M
            max_ts_behind_ms: int | None = int(MAX_BEHIND_S * 1000)) -> ReplayReport:
     """Replay each recording with fresh books; `progress(frames, elapsed_s)` is called every few
     seconds. A bound None: exchange times are not checked against receive times that way (a
-    recording of a simulator faster than real time, or replaying an old recording). Raises ReplayInputError for an unreadable input (checked
-    before replaying anything) or one that holds no frames."""
+    recording of a simulator faster than real time, or replaying an old recording). Raises
+    ReplayInputError for an unreadable input (checked before replaying anything) or one that holds
+    no frames."""
     sources = [(p, frames_of(p)) for p in paths]
     instruments: dict[str, InstrumentReport] = defaultdict(InstrumentReport)
     frames = 0

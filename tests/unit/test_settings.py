@@ -168,7 +168,8 @@ def test_model_names_are_per_world():
 # -- the loader on hostile input: a Settings or a ConfigError, nothing else -----------------------
 
 _SECTIONS = sorted(Settings.model_fields)
-_KEYS = sorted({k for s in _SECTIONS for k in (getattr(Settings.model_fields[s].annotation, "model_fields", None) or {})})
+_KEYS = sorted({k for s in _SECTIONS
+                for k in (getattr(Settings.model_fields[s].annotation, "model_fields", None) or {})})
 _scalar = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=12)
            | st.sampled_from(["1gb", "lots", "-1", "nan", "inf", "sim", "okx-live", "BTC-USDT", "1s", "[", "{a: 1}",
                               "embedded", "redis://x", "~", "null", "0x10", "1e400"]))
