@@ -100,8 +100,12 @@ def test_the_bind_warning_names_plain_ws_beyond_loopback():
 async def test_listening_beyond_loopback_over_plain_ws_warns_before_it_starts():
     proc = await _start("--host", "0.0.0.0", "--port", "0", "--progress-interval", "3600")
     try:
-        err = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
-        assert err.startswith("hftlab sim: WARNING: listening on 0.0.0.0 over plain http:// and ws://"), err
+        seen = []
+        while not any("WARNING" in line for line in seen):  # printed before the server starts
+            line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+            assert line, f"sim exited: {seen}"
+            seen.append(line)
+        assert seen[-1].startswith("hftlab sim: WARNING: listening on 0.0.0.0 over plain http:// and ws://"), seen
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGINT)

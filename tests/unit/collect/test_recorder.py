@@ -215,7 +215,7 @@ async def test_a_flush_loop_that_fails_is_restarted_and_close_finishes_the_files
     await rec.start()
     for ns, f in frames(4):
         rec.add_raw(ns, "trades", "BTC-USDT", f)
-    for _ in range(500):
+    for _ in range(3000):  # up to 30 s: the restart's backoff, then the next flush
         if rec.stats.raw_rows:
             break
         await asyncio.sleep(0.01)
