@@ -659,29 +659,48 @@ static PyObject *checksum_text(PyObject *module, PyObject *const *args, Py_ssize
     return out;
 }
 
-/* 1: `obj` (a str) is a number float() reads as finite and > 0 (`positive`) or >= 0; 0: it is not;
-   -1: an error other than "not a number" (memory). levels.py's `_number_ok`. */
-static int number_ok(PyObject *obj, int positive) {
-    Py_ssize_t n;
-    const char *s = utf8(obj, &n);
-    if (s == NULL) { /* not encodable (a lone surrogate): float() refuses it too */
-        PyErr_Clear();
-        return 0;
+/* For an ASCII string: 1 if it is a plain decimal ([0-9]*.?[0-9]*, a digit somewhere) other than
+   zero, 0 if a plain zero, -1 if not plain. One pass, no conversion. */
+static inline int plain_sign(const char *s, Py_ssize_t n) {
+    unsigned any = 0;
+    int dot = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d <= 9)
+            any |= d;
+        else if (s[i] == '.' && !dot)
+            dot = 1;
+        else
+            return -1;
     }
-    if (n < 300) { /* a plain decimal this short is finite: its digits alone say zero or not */
-        int zero = plain_zero(s, n);
-        if (zero >= 0) return positive ? !zero : 1;
-    }
-    double v;
+    return n > dot ? any != 0 : -1;
+}
+
+/* float()'s verdict, for what the fast path cannot tell. */
+static int number_ok_slow(PyObject *obj, int positive) {
     PyObject *f = PyFloat_FromString(obj);
     if (f == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_ValueError)) return -1;
         PyErr_Clear();
         return 0;
     }
-    v = PyFloat_AS_DOUBLE(f);
+    double v = PyFloat_AS_DOUBLE(f);
     Py_DECREF(f);
     return isfinite(v) && (positive ? v > 0.0 : v >= 0.0);
+}
+
+/* 1: `obj` (a str) is a number float() reads as finite and > 0 (`positive`) or >= 0; 0: it is not;
+   -1: an error other than "not a number" (memory). levels.py's `_number_ok`. A plain decimal
+   shorter than 300 characters is finite whatever its digits, so they alone decide. */
+static inline int number_ok(PyObject *obj, int positive) {
+    if (PyUnicode_IS_COMPACT_ASCII(obj)) {
+        Py_ssize_t n = PyUnicode_GET_LENGTH(obj);
+        if (n < 300) {
+            int sign = plain_sign((const char *)PyUnicode_DATA(obj), n);
+            if (sign >= 0) return positive ? sign : 1;
+        }
+    }
+    return number_ok_slow(obj, positive);
 }
 
 /* The parser's check of one side: the index of the first level that is not a list starting with a
