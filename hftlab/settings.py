@@ -19,6 +19,8 @@ values components will use. A value stated in its own section always wins:
 - `backtest.position_cap_usd` and `backtest.stop_loss_pct`: `risk.max_position_usd` and
   `risk.stop_loss_pct` (backtest fees come from OKX's schedule for `backtest.fee_tier` and the
   series' instrument type, hftlab.backtest.fees, not from the simulator's own single rate);
+- `client.max_ts_ahead_s` / `max_ts_behind_s`: none (exchange times not checked against local time) on
+  the sim venue, whose market time runs at its own speed and replays old recordings; elsewhere OKX's;
 - `mlflow.model_name`: `hftlab-signal-<world>`, the world of the venue's market data (`sim` for the
   simulator, `okx` for okx-demo and okx-live), so simulator-trained and OKX-trained models never
   share a registered name (and the gate refuses to mix them even when they do);
@@ -163,6 +165,10 @@ class Settings(Section):
             bt.position_cap_usd = self.risk.max_position_usd
         if "stop_loss_pct" not in bt.model_fields_set:
             bt.stop_loss_pct = self.risk.stop_loss_pct
+        if self.venue.name == "sim":
+            for bound in ("max_ts_ahead_s", "max_ts_behind_s"):
+                if bound not in self.client.model_fields_set:
+                    setattr(self.client, bound, None)
         if self.mlflow.model_name is None:
             self.mlflow.model_name = f"{MODEL_BASE_NAME}-{self.venue.world}"
         if sim.scenario is not None:

@@ -1,7 +1,7 @@
 """`hftlab bench cache`: trades into the embedded redis-server as production writes them, against its peers.
 
 The server and the cache run with the production settings (`RedisConfig()`: appendonly yes,
-allkeys-lru, maxmemory; `RedisCacheManager.from_config`, so `backlog_max`, `batch_max`,
+volatile-lru, maxmemory; `RedisCacheManager.from_config`, so `backlog_max`, `batch_max`,
 `flush_interval_ms` and `trades_maxlen` are the defaults). Three writers take the same events, each
 into its own stream, each warmed up the same way first:
 

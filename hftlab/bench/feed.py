@@ -231,6 +231,33 @@ def _wire(frame: str) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, n) + data
 
 
+def _monotone(frames: list[str]) -> list[str]:
+    """The frames with each book's exchange times moved on, from where they would go back, so that
+    every book's times ascend (the spacing within each recording is kept)."""
+    last: dict[tuple[str, str], int] = {}
+    shift: dict[tuple[str, str], int] = {}
+    out = []
+    for f in frames:
+        msg = orjson.loads(f)
+        key = (msg["arg"]["channel"], msg["arg"]["instId"])
+        ts = int(msg["data"][0]["ts"]) + shift.get(key, 0)
+        if ts < last.get(key, ts):
+            shift[key] = shift.get(key, 0) + last[key] - ts
+            ts = last[key]
+        last[key] = ts
+        out.append(_shifted(f, shift.get(key, 0)))
+    return out
+
+
+def _shifted(frame: str, dt_ms: int) -> str:
+    if not dt_ms:
+        return frame
+    msg = orjson.loads(frame)
+    for d in msg["data"]:
+        d["ts"] = str(int(d["ts"]) + dt_ms)
+    return orjson.dumps(msg).decode()
+
+
 def _time_client(fmt: str, venue: _Venue, frames: list[str], passes: int, apply_books: bool) -> float:
     from hftlab.marketdata.feed import MarketFeed
     from hftlab.okx.channels import Endpoints
@@ -240,14 +267,22 @@ def _time_client(fmt: str, venue: _Venue, frames: list[str], passes: int, apply_
 
     channel = CHANNEL[fmt]
     insts = sorted({orjson.loads(f)["arg"]["instId"] for f in frames})
-    wire = [_wire(f) for f in frames] * passes
+    # A client refuses a stream whose exchange times go back (okx/timestamps.py: a replay, not news),
+    # and these frames are recordings put end to end: each book's times are moved on where a recording
+    # of it starts before the previous one ended, and each pass by the whole span.
+    frames = _monotone(frames)
+    stamps = [int(d["ts"]) for f in frames for d in orjson.loads(f)["data"]]
+    span = max(stamps) - min(stamps) + 1
+    wire = [_wire(_shifted(f, k * span)) for k in range(passes) for f in frames]
     n = len(wire)
 
     async def drive() -> float:
         feed = MarketFeed([channel], ["1s"])
         tap: deque = deque(maxlen=10_000)  # the recorder's buffer
         endpoints = Endpoints("http://127.0.0.1:1", venue.url, venue.url, venue.url)
-        client = AsyncOKXClient(endpoints, ClientConfig(reconcile_orders=False), books=feed,
+        # recorded frames: their exchange times are the recording's, not local time's
+        config = ClientConfig(reconcile_orders=False, max_ts_ahead_s=None, max_ts_behind_s=None)
+        client = AsyncOKXClient(endpoints, config, books=feed,
                                 on_frame=lambda raw, ns, ch, inst: tap.append(raw))
         async with client:
             await client.subscribe([{"channel": channel, "instId": i} for i in insts])

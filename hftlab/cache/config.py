@@ -22,7 +22,8 @@ class RedisConfig(Section):
     maxmemory_policy: Literal[
         "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
-    ] = "allkeys-lru"
+    ] = Field("volatile-lru", description="volatile-lru: only keys with a TTL (market data) may be evicted, "
+                                           "never positions or open orders")
     appendonly: bool = True
     key_prefix: str = Field("hftlab", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     trades_maxlen: int = Field(10_000, ge=10, le=10_000_000)
@@ -31,6 +32,8 @@ class RedisConfig(Section):
     batch_max: int = Field(1_000, ge=1, le=100_000)
     flush_interval_ms: float = Field(5.0, ge=0.1, le=10_000)
     timeout_s: float = Field(1.0, gt=0, le=60)
+    market_ttl_s: float = Field(86_400.0, gt=0, description="TTL of market-data keys (refreshed by each write): "
+                                                            "what volatile-lru may evict")
 
     @field_validator("url")
     @classmethod

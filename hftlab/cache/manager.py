@@ -15,13 +15,20 @@ written by `cache/schema.py`, from domain values):
 | `P:equity` | hash | the account's equity, PnL, high-water mark, drawdown and the live runner's state |
 | `P:monitor:{component}` | hash | a running process's health: pid, /metrics URL, memory, guard level, latencies |
 
+Eviction: market data (ticker, book, trades, bar, bars) carries a TTL (`market_ttl_s`, refreshed by
+every write), account state (positions, open orders, equity, monitor) none, and the embedded server
+runs `volatile-lru`: under memory pressure Redis evicts market data, never a position or an open
+order. A hash replaced whole (positions, open orders, monitor) is replaced in one MULTI/EXEC, so a
+reader never sees it empty between the DEL and the HSET.
+
 Two kinds of write. *State* (ticker, top of book, latest bar, positions, open orders, equity) is coalesced
 by key: only the newest value waits to be written, so state never overflows. *Events* (trades, bar
 streams) queue in a bounded backlog. A background task drains both through one pipeline per batch.
 While Redis is down or slow, callers keep returning at once; the backlog holds the newest
 `backlog_max` events and counts what it had to drop; the task reconnects with capped, jittered
-backoff and logs one line per outage (and one when it ends). Redis is a cache: history lives in
-the Parquet recordings.
+backoff and logs one line per outage (and one when it ends); any failure of the writer counts as an
+outage (`connected` goes false), and the writer task is supervised (`core.tasks`: restarted if it
+fails anyway, counted in `task_failures`). Redis is a cache: history lives in the Parquet recordings.
 """
 
 from __future__ import annotations
@@ -29,9 +36,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
@@ -43,6 +50,7 @@ from redis.exceptions import RedisError
 from hftlab.cache.config import RedisConfig
 from hftlab.cache.resp import RespConnection
 from hftlab.core.metrics import Stats
+from hftlab.core.tasks import OnFailure, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,7 @@ class CacheStats(Stats):
     outages: int = 0
     connected: bool = False
     last_error: str = ""
+    task_failures: Counter = field(default_factory=Counter)  # task kind -> failures (core.tasks)
 
 
 class RedisCacheManager:
@@ -75,6 +84,7 @@ class RedisCacheManager:
         timeout_s: float = 1.0,
         backoff_initial_s: float = 0.05,
         backoff_max_s: float = 2.0,
+        market_ttl_s: float = 86_400.0,
     ):
         self._url = url
         self.prefix = prefix
@@ -86,13 +96,16 @@ class RedisCacheManager:
         self.timeout_s = timeout_s
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        self.market_ttl_ms = int(market_ttl_s * 1000)
+        if self.market_ttl_ms < 1:
+            raise ValueError("market_ttl_s must be positive: market keys are what Redis may evict")
         self.stats = CacheStats()
-        self._events: deque[tuple[int, str, Any, int]] = deque()
-        self._state: dict[str, tuple[int, Any]] = {}
+        self._events: deque[tuple[int, str, Any, int, int]] = deque()  # (op, key, fields, maxlen, ttl_ms)
+        self._state: dict[str, tuple[int, Any, int]] = {}  # key -> (op, fields, ttl_ms)
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._task: asyncio.Task | None = None
+        self._tasks: Supervisor | None = None
         self._closing = False
         self.client = self._new_client()  # reads; the writer has its own pipelining connection
         self._conn = RespConnection(url, timeout_s)
@@ -111,6 +124,7 @@ class RedisCacheManager:
             batch_max=r.batch_max,
             flush_interval_ms=r.flush_interval_ms,
             timeout_s=r.timeout_s,
+            market_ttl_s=r.market_ttl_s,
         )
 
     def _new_client(self) -> aioredis.Redis:
@@ -129,16 +143,16 @@ class RedisCacheManager:
 
     # ----- writes: synchronous, O(1), never block ---------------------------------------------
     def set_ticker(self, inst_id: str, fields: Mapping[str, Any]) -> None:
-        self._put_state(self.key("ticker", inst_id), _HSET, fields)
+        self._put_state(self.key("ticker", inst_id), _HSET, fields, self.market_ttl_ms)
 
     def set_top_of_book(self, inst_id: str, fields: Mapping[str, Any]) -> None:
-        self._put_state(self.key("book", inst_id), _HSET, fields)
+        self._put_state(self.key("book", inst_id), _HSET, fields, self.market_ttl_ms)
 
     def add_trade(self, inst_id: str, fields: Mapping[str, Any]) -> None:
         self._put_event(self.key("trades", inst_id), fields, self.trades_maxlen)
 
     def add_bar(self, timeframe: str, inst_id: str, fields: Mapping[str, Any]) -> None:
-        self._put_state(self.key("bar", timeframe, inst_id), _HSET, fields)
+        self._put_state(self.key("bar", timeframe, inst_id), _HSET, fields, self.market_ttl_ms)
         self._put_event(self.key("bars", timeframe, inst_id), fields, self.bars_maxlen)
 
     def set_positions(self, positions: Mapping[str, Mapping[str, Any]]) -> None:
@@ -153,8 +167,9 @@ class RedisCacheManager:
     def set_monitor(self, component: str, fields: Mapping[str, Any]) -> None:
         self._put_state(self.key("monitor", component), _REPLACE_HASH, fields)
 
-    def _put_state(self, key: str, op: int, fields: Mapping[str, Any]) -> None:
-        self._state[key] = (op, dict(fields))
+    def _put_state(self, key: str, op: int, fields: Mapping[str, Any], ttl_ms: int = 0) -> None:
+        """`ttl_ms` 0: never expires, so never evicted (account state)."""
+        self._state[key] = (op, dict(fields), ttl_ms)
         self._idle.clear()
 
     def _put_event(self, key: str, fields: Mapping[str, Any], maxlen: int) -> None:
@@ -162,7 +177,7 @@ class RedisCacheManager:
         if len(events) >= self.backlog_max:
             events.popleft()
             self.stats.events_dropped += 1
-        events.append((_XADD, key, fields, maxlen))
+        events.append((_XADD, key, fields, maxlen, self.market_ttl_ms))
         self.stats.events_enqueued += 1
         self._idle.clear()
         if len(events) >= self.batch_max:
@@ -202,9 +217,10 @@ class RedisCacheManager:
 
     # ----- lifecycle --------------------------------------------------------------------------
     async def start(self) -> RedisCacheManager:
-        if self._task is None:
+        if self._tasks is None:
             self._closing = False
-            self._task = asyncio.create_task(self._run(), name="redis-cache-writer")
+            self._tasks = Supervisor("redis-cache", self.stats.task_failures)
+            self._tasks.spawn(self._run, "writer", OnFailure.RESTART, name="redis-cache-writer")
         return self
 
     async def flush(self, timeout_s: float = 5.0) -> bool:
@@ -217,17 +233,13 @@ class RedisCacheManager:
             return False
 
     async def close(self, timeout_s: float = 2.0) -> None:
-        if self._task is not None:
+        if self._tasks is not None:
             if self.pending and self.stats.connected:
                 await self.flush(timeout_s)
             self._closing = True
             self._wake.set()
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+            await self._tasks.close()
+            self._tasks = None
         if self.pending:
             log.warning("redis cache closed with %d unwritten items (Redis unavailable)", self.pending)
         await self._conn.close()
@@ -274,9 +286,11 @@ class RedisCacheManager:
                     await asyncio.wait_for(self._wake.wait(), self.flush_interval_s * 20)
                 except TimeoutError:
                     pass
-            except (RedisError, OSError, TimeoutError) as e:  # RespConnectionError is an OSError
-                # Everything in flight goes back, newest first, so older items end up in front and
-                # the newest state for a key wins.
+            except Exception as e:  # RedisError, OSError (RespConnectionError), TimeoutError, or a bug:
+                # an outage either way. Everything in flight goes back, newest first, so older items
+                # end up in front and the newest state for a key wins.
+                if not isinstance(e, (RedisError, OSError, TimeoutError)):
+                    log.error("redis cache writer: unexpected %r; handled as an outage", e, exc_info=e)
                 while inflight:
                     _fut, batch, state = inflight.pop()
                     self._requeue(batch, state)
@@ -352,12 +366,23 @@ def _encodable(fields: Mapping[str, Any]) -> bool:
 
 
 def _commands(batch: list, state: dict) -> list[tuple]:
-    commands: list[tuple] = []
-    for key, (op, fields) in state.items():
-        if op == _REPLACE_HASH:
-            commands.append(("DEL", key))
-        if fields:
-            commands.append(("HSET", key, *chain.from_iterable(fields.items())))
     flat = chain.from_iterable
-    commands.extend(("XADD", key, "MAXLEN", "~", maxlen, "*", *flat(fields.items())) for _op, key, fields, maxlen in batch)
+    commands: list[tuple] = []
+    for key, (op, fields, ttl_ms) in state.items():
+        if op == _REPLACE_HASH:  # atomic: a reader sees the old hash or the new one, never none
+            commands.append(("MULTI",))
+            commands.append(("DEL", key))
+            if fields:
+                commands.append(("HSET", key, *flat(fields.items())))
+            commands.append(("EXEC",))
+        elif fields:
+            commands.append(("HSET", key, *flat(fields.items())))
+        if ttl_ms:
+            commands.append(("PEXPIRE", key, ttl_ms))
+    streams: dict[str, int] = {}
+    for _op, key, fields, maxlen, ttl_ms in batch:
+        commands.append(("XADD", key, "MAXLEN", "~", maxlen, "*", *flat(fields.items())))
+        if ttl_ms:
+            streams[key] = ttl_ms
+    commands.extend(("PEXPIRE", key, ttl_ms) for key, ttl_ms in streams.items())
     return commands

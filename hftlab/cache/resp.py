@@ -10,6 +10,7 @@ everything else keep using redis-py.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl as ssl_lib
 from collections import deque
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ from typing import Any
 
 import hiredis
 from redis.connection import parse_url
+
+log = logging.getLogger(__name__)
 
 Command = tuple[str | bytes | int | float, ...]
 
@@ -120,6 +123,9 @@ class RespConnection:
             raise
         except (OSError, RespConnectionError, hiredis.ProtocolError) as e:
             await self._fail(e if isinstance(e, RespConnectionError) else RespConnectionError(f"redis connection lost: {e}"))
+        except Exception as e:  # anything else: the replies can no longer be matched; the connection goes
+            log.error("redis reply reader failed: %r", e, exc_info=e)
+            await self._fail(RespConnectionError(f"redis reply reader failed: {type(e).__name__}: {e}"))
 
     async def _fail(self, err: RespConnectionError) -> None:
         inflight, self._inflight = self._inflight, deque()

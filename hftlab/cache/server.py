@@ -78,7 +78,7 @@ class EmbeddedRedis:
         host: str = "127.0.0.1",
         port: int = 0,
         maxmemory: str = "2gb",
-        maxmemory_policy: str = "allkeys-lru",
+        maxmemory_policy: str = "volatile-lru",
         appendonly: bool = True,
         password: str | None = None,
         binary: str | None = None,

@@ -8,6 +8,7 @@
        ├─ trades ──────────────────────────────────► Redis P:trades
        ├─ tickers ─────────────────────────────────► Redis P:ticker:{inst}
        └─ every event ─────────────────────────────► recorder events/<type>/
+    malformed frames: raw/channel=_malformed and their reasons in events/parse_error (forensics)
 
 Bars close on exchange time: a trade past the bar's end closes it, and so does the instrument's
 exchange clock (the newest `ts` of its book and ticker pushes) once it is `bar_grace_ms` past the
@@ -17,6 +18,11 @@ end, so bars keep coming when trading pauses (see hftlab.marketdata.bars). The c
 Monitoring (pulled by hftlab.monitor): `stats` (CollectorStats) and `latency` (`monitor.latency.FeedLatency`:
 venue time -> receive, receive -> handled). `shed_raw()` stops recording raw frames (the resource
 guard's first step) and `request_stop(reason)` ends `run` cleanly, as a signal does.
+
+Nothing dies silently: an event the consumer cannot handle is counted (`handler_errors`), logged
+(rate-limited) and skipped; the consumer, the progress reporter and the stop watcher are supervised
+(`core.tasks`: a consumer that fails anyway is restarted, every failure counted in `task_failures`);
+and however `run` ends, the recorder finishes its files and the cache is flushed.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +40,7 @@ from hftlab.cache import schema
 from hftlab.collect.config import CollectConfig
 from hftlab.collect.recorder import Recorder
 from hftlab.core.metrics import Stats
+from hftlab.core.tasks import OnFailure, Supervisor
 from hftlab.domain.market import Bar, TopOfBook
 from hftlab.marketdata.feed import MarketFeed
 from hftlab.monitor.latency import FeedLatency
@@ -45,16 +53,20 @@ from hftlab.okx.queue import QueueClosed
 log = logging.getLogger(__name__)
 
 CONSUME_BATCH = 1000
+DRAIN_TIMEOUT_S = 30.0
+_LOG_EVERY = 1000  # after the first few, log every Nth event that could not be handled
 _PUSH_STAMPED = frozenset({BookMsg, Ticker, Trade})  # `ts_ms` is when the venue made the push (a candle's is its open)
 
 
 @dataclass(slots=True)
 class CollectorStats(Stats):
-    frames_tapped: int = 0  # frames that carried something new
+    frames_tapped: int = 0  # frames that carried something new, and malformed ones (channel _malformed)
     frames_recorded: int = 0  # of those, handed to the raw recorder
     events: int = 0
     bars_closed: int = 0
     raw_shed: bool = False  # raw recording was stopped to shed load
+    handler_errors: int = 0  # events the consumer could not handle (counted, logged, skipped)
+    task_failures: Counter = field(default_factory=Counter)  # task kind -> failures (core.tasks)
 
 
 class Collector:
@@ -80,12 +92,14 @@ class Collector:
                                  rotate_s=collect.rotate_s)
         self.feed = MarketFeed(self.channels, timeframes, grace_ms=collect.bar_grace_ms,
                                fill_empty=collect.fill_empty_bars, on_top=self._publish_top)
-        self.client = AsyncOKXClient(endpoints, client, books=self.feed, on_frame=self._tap)
+        self.client = AsyncOKXClient(endpoints, client, books=self.feed, on_frame=self._tap,
+                                     on_malformed=self.recorder.add_event)
         self.stats = CollectorStats()
         self.latency = FeedLatency()
         self.started = 0.0
         self.stopped_by = "duration"
         self._stop = asyncio.Event()
+        self._tasks = Supervisor("collector", self.stats.task_failures, on_stop=self.request_stop)
 
     # ----- wiring ------------------------------------------------------------------------------
     def _tap(self, frame: str | bytes, recv_ns: int, channel: str, inst_id: str) -> None:
@@ -93,6 +107,14 @@ class Collector:
         if self.recorder.record_raw:
             self.stats.frames_recorded += 1
             self.recorder.add_raw(recv_ns, channel, inst_id, frame)
+
+    def _handle_safely(self, ev: Any) -> None:
+        try:
+            self._handle(ev)
+        except Exception:  # one bad event must not end the consumer (nor the recording)
+            n = self.stats.handler_errors = self.stats.handler_errors + 1
+            if n <= 5 or n % _LOG_EVERY == 0:
+                log.exception("collector: cannot handle %.200r [%d so far]", ev, n)
 
     def _handle(self, ev: Any) -> None:
         self.stats.events += 1
@@ -140,32 +162,43 @@ class Collector:
                   progress: Callable[[dict], None] | None = None, progress_interval_s: float = 5.0) -> dict:
         """Collect for `duration_s`, or until `stop` is set (a signal) or `request_stop` is called."""
         self.started = time.monotonic()
-        stopper = asyncio.create_task(self._stop_on(stop), name="collect-stop") if stop is not None else None
-        await self.recorder.start()
-        await self.client.start()
-        await self.client.subscribe(args_for(self.channels, self.symbols))
-        consumer = asyncio.create_task(self._consume(), name="collect-consumer")
-        reporter = asyncio.create_task(self._report(progress, progress_interval_s), name="collect-progress")
+        tasks = self._tasks
+        if stop is not None:
+            tasks.spawn(self._stop_on(stop), "stop")
         try:
+            await self.recorder.start()
+            await self.client.start()
+            await self.client.subscribe(args_for(self.channels, self.symbols))
+            tasks.spawn(self._consume, "consumer", OnFailure.RESTART)
+            tasks.spawn(self._report(progress, progress_interval_s), "progress")
             try:
                 await asyncio.wait_for(self._stop.wait(), duration_s)
             except TimeoutError:
                 pass
         finally:
-            reporter.cancel()
-            if stopper is not None:
-                stopper.cancel()
-            # Stop receiving, then let the consumer drain the queue before the files are closed.
-            await self.client.close()
-            try:
-                await asyncio.wait_for(consumer, 30)
-            except TimeoutError:
-                consumer.cancel()
-                log.error("consumer did not drain the queue in 30 s; %d events left", len(self.client.queue))
-            await self.recorder.close()
-            if self.cache is not None:
-                await self.cache.flush(5.0)
+            await self._shutdown()
         return self.summary()
+
+    async def _shutdown(self) -> None:
+        """Stop receiving, let the consumer drain the queue, then finish the files and flush the
+        cache: each step runs whatever the one before it raised."""
+        try:
+            await self.client.close()
+            consumer = self._tasks.current("consumer")
+            if consumer is not None:
+                done, _ = await asyncio.wait({consumer}, timeout=DRAIN_TIMEOUT_S)
+                if not done:
+                    log.error("consumer did not drain the queue in %g s; %d events left", DRAIN_TIMEOUT_S,
+                              len(self.client.queue))
+        finally:
+            try:
+                await self._tasks.close()
+            finally:
+                try:
+                    await self.recorder.close()
+                finally:
+                    if self.cache is not None:
+                        await self.cache.flush(5.0)
 
     async def _stop_on(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -178,9 +211,9 @@ class Collector:
                 ev = await client.get()
             except QueueClosed:
                 return
-            self._handle(ev)
+            self._handle_safely(ev)
             for ev in client.get_batch(CONSUME_BATCH):
-                self._handle(ev)
+                self._handle_safely(ev)
 
     async def _report(self, progress: Callable[[dict], None] | None, interval_s: float) -> None:
         if progress is None:
@@ -212,9 +245,11 @@ class Collector:
             "queue_max_depth": q.max_depth,
             "dropped": dict(q.dropped),
             "parse_errors": cs.parse_errors,
+            "handler_errors": self.stats.handler_errors,
             "error_events": dict(cs.sockets.error_events),
             "bars_closed": self.stats.bars_closed,
             "late_trades": feed.late_trades,
+            "outlier_trades": feed.outlier_trades,
             "recorder": self.recorder.stats.as_dict(),
         }
         if self.cache is not None:

@@ -21,6 +21,16 @@ written as row groups by one writer thread (one thread keeps the row order). A f
 renamed to `part-NNNNN.parquet` with its footer when it reaches `rotate_rows` rows, when it is
 `rotate_s` old, and on `close()`. So a clean stop (SIGTERM, Ctrl-C, end of run) loses nothing; a
 hard kill (SIGKILL, power loss) loses the files still in progress, i.e. at most `rotate_s` of data.
+
+Failures stay local: a partition whose rows cannot be converted or written loses those rows
+(`rows_lost`, `write_errors`, logged) and every other partition is written; the flush loop is
+supervised (`core.tasks`: restarted if it fails anyway); and `close()` always finishes and publishes
+every file, whatever failed before.
+
+Order: every raw row carries `seq`, its position in the recording (a counter of this recorder, after
+the highest `seq` of the raw files already in `root`), so a reader restores the receive order even
+where `recv_ns`, the wall clock, stepped back (an NTP correction). Files written before `seq` existed
+are ordered by `recv_ns`.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ import logging
 import os
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +53,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hftlab.core.metrics import Stats
+from hftlab.core.tasks import OnFailure, Supervisor
 from hftlab.domain.market import Bar
 from hftlab.okx.channels import arg_key
 from hftlab.okx.events import BookMsg, Candle, ParseError, PrivatePush, Ticker, Trade
@@ -51,6 +62,7 @@ log = logging.getLogger(__name__)
 
 RAW_SCHEMA = pa.schema([
     ("recv_ns", pa.int64()), ("channel", pa.string()), ("inst_id", pa.string()), ("frame", pa.string()),
+    ("seq", pa.int64()),
 ])
 CONTROL = "_control"  # raw partition of acks, errors, notices, login answers
 NO_INSTRUMENT = "_"
@@ -153,6 +165,8 @@ class RecorderStats(Stats):
     pending: int = 0
     write_errors: int = 0
     last_flush_s: float = 0.0
+    rows_lost: int = 0  # buffered rows that could not be converted or written
+    task_failures: Counter = dataclasses.field(default_factory=Counter)  # task kind -> failures (core.tasks)
 
 
 class Recorder:
@@ -180,8 +194,10 @@ class Recorder:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._tasks = Supervisor("recorder", self.stats.task_failures)
+        self._started = False
         self._closed = False
+        self._seq = -1  # of the last raw row buffered
 
     # ----- buffering: called on the event loop, O(1) -----------------------------------------
     def add_raw(self, recv_ns: int, channel: str, inst_id: str, frame: str | bytes) -> None:
@@ -189,7 +205,9 @@ class Recorder:
             return
         if isinstance(frame, bytes):
             frame = frame.decode("utf-8", "replace")
-        self._raw[(channel, inst_id or NO_INSTRUMENT, _date(recv_ns))].append((recv_ns, channel, inst_id or NO_INSTRUMENT, frame))
+        self._seq += 1
+        inst = inst_id or NO_INSTRUMENT
+        self._raw[(channel, inst, _date(recv_ns))].append((recv_ns, channel, inst, frame, self._seq))
         self._count()
 
     def add_event(self, ev: Any) -> None:
@@ -211,9 +229,11 @@ class Recorder:
 
     # ----- lifecycle -------------------------------------------------------------------------
     async def start(self) -> Recorder:
-        if self._task is None:
+        if not self._started:
+            self._started = True
             self.root.mkdir(parents=True, exist_ok=True)
-            self._task = asyncio.create_task(self._run(), name="recorder-flush")
+            self._seq = max(self._seq, last_seq(self.root))
+            self._tasks.spawn(self._run, "flush", OnFailure.RESTART)
         return self
 
     async def _run(self) -> None:
@@ -238,18 +258,16 @@ class Recorder:
             self.stats.pending = self._buffered
 
     async def close(self) -> None:
+        """Write what is buffered and finish every file, whatever failed before (each step runs even
+        if the one before it raised)."""
         if self._closed:
             return
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-        await self.flush(finish=True)
-        self._executor.shutdown(wait=True)
+        try:
+            await self._tasks.close()
+            await self.flush(finish=True)
+        finally:
+            self._executor.shutdown(wait=True)
 
     async def __aenter__(self) -> Recorder:
         return await self.start()
@@ -260,21 +278,30 @@ class Recorder:
     # ----- the writer thread -----------------------------------------------------------------
     def _write(self, raw: dict, events: dict, finish: bool) -> None:
         for (channel, inst_id, date), rows in raw.items():
-            cols = list(zip(*rows, strict=True))
-            table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, RAW_SCHEMA, strict=True)],
-                                         schema=RAW_SCHEMA)
             d = self.root / "raw" / f"channel={channel}" / f"inst_id={inst_id}" / f"date={date}"
-            if self._append(d, table):
+            table = self._converted(d, len(rows), _raw_table, rows)
+            if table is not None and self._append(d, table):
                 self.stats.raw_rows += table.num_rows
         for (name, inst_id, date), evs in events.items():
-            table = _events_table(name, evs)
             d = self.root / "events" / name / f"inst_id={inst_id}" / f"date={date}"
-            if self._append(d, table):
+            table = self._converted(d, len(evs), _events_table, name, evs)
+            if table is not None and self._append(d, table):
                 self.stats.event_rows += table.num_rows
         now = time.monotonic()
         for d, f in list(self._files.items()):
             if finish or f.rows >= self.rotate_rows or now - f.opened >= self.rotate_s:
                 self._close_file(d, f)
+
+    def _converted(self, directory: Path, n: int, convert, *args) -> pa.Table | None:
+        """`convert(*args)`, or None (logged, counted) when the rows cannot become a table: values
+        Arrow refuses (an int past int64, a wrong type) lose their partition's batch, nothing else."""
+        try:
+            return convert(*args)
+        except Exception as e:
+            self.stats.write_errors += 1
+            self.stats.rows_lost += n
+            log.error("recorder: cannot convert %d rows for %s: %s: %s", n, directory, type(e).__name__, e)
+            return None
 
     def _append(self, directory: Path, table: pa.Table) -> bool:
         try:
@@ -285,6 +312,7 @@ class Recorder:
             return True
         except (OSError, pa.ArrowException) as e:
             self.stats.write_errors += 1
+            self.stats.rows_lost += table.num_rows
             log.error("recorder: cannot write %d rows to %s: %s", table.num_rows, directory, e)
             return False
 
@@ -296,6 +324,12 @@ class Recorder:
         except (OSError, pa.ArrowException) as e:
             self.stats.write_errors += 1
             log.error("recorder: cannot close %s: %s", f.tmp, e)
+
+
+def _raw_table(rows: list[tuple]) -> pa.Table:
+    cols = list(zip(*rows, strict=True))
+    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, RAW_SCHEMA, strict=True)],
+                                schema=RAW_SCHEMA)
 
 
 def _events_table(name: str, evs: list) -> pa.Table:
@@ -323,10 +357,32 @@ def _files(base: Path, filters: dict[str, str | None]) -> list[Path]:
     return out
 
 
+def last_seq(root: Path | str) -> int:
+    """The highest `seq` of the finished raw files under `root` (-1: none), from the files' footers."""
+    best = -1
+    base = Path(root) / "raw"
+    for p in _files(base, {}) if base.is_dir() else []:
+        try:
+            meta = pq.read_metadata(p)
+        except (OSError, pa.ArrowException) as e:
+            log.warning("recorder: %s is unreadable (%s); its seq is not continued", p, e)
+            continue
+        names = meta.schema.names
+        if "seq" not in names:
+            continue
+        col = names.index("seq")
+        for g in range(meta.num_row_groups):
+            st = meta.row_group(g).column(col).statistics
+            if st is not None and st.has_min_max:
+                best = max(best, st.max)
+    return best
+
+
 def read_table(root: Path | str, kind: str = "raw", *, channel: str | None = None, inst_id: str | None = None,
                date: str | None = None) -> pa.Table:
     """Rows of `raw` or an event table (`trade`, `book`, `bar`, ...) in receive order (stable: rows of
-    one frame keep their order). Only finished files are read."""
+    one frame keep their order; raw rows in recording order, `seq`, where every file has it). Only
+    finished files are read."""
     root = Path(root)
     if kind == "raw":
         base, schema, key = root / "raw", RAW_SCHEMA, "recv_ns"
@@ -340,7 +396,9 @@ def read_table(root: Path | str, kind: str = "raw", *, channel: str | None = Non
     files = _files(base, filters) if base.is_dir() else []
     if not files:
         return schema.empty_table()
-    table = pa.concat_tables(pq.read_table(p) for p in files)
+    table = pa.concat_tables((pq.read_table(p) for p in files), promote_options="permissive")
     if kind != "raw" and channel is not None and "channel" in table.column_names:
         table = table.filter(pc.equal(table.column("channel"), channel))
+    if kind == "raw" and "seq" in table.column_names and table.column("seq").null_count == 0:
+        key = "seq"
     return table.sort_by(key)

@@ -26,6 +26,8 @@ def add_arguments(p) -> None:
                                                                  "runner running under execution.state_dir)")
     p.add_argument("--flatten", action="store_true", help="also close every position (reduce-only market orders)")
     p.add_argument("--sim-url", metavar="URL", help="without a running runner: the simulator to cancel at")
+    p.add_argument("--live", action="store_true", help="confirm --flatten on okx-live without a running runner "
+                                                        "(it places real orders)")
 
 
 def run(args) -> int:
@@ -60,8 +62,14 @@ def run(args) -> int:
 
 def _without_runner(settings, state_dir: Path, args) -> int:
     """No runner: latch HALTED in the state directory and cancel our tagged orders at the venue."""
+    from hftlab.core.secrets import CredentialsError, load_credentials
+    from hftlab.okx.channels import Endpoints
     from hftlab.risk.state import StateFile, TradingState
 
+    venue = settings.venue.name
+    if args.flatten and venue == "okx-live" and not args.live:
+        print("hftlab kill: --flatten on okx-live places real orders: pass --live to confirm", file=sys.stderr)
+        return 2
     f = StateFile(state_dir / "risk.json")
     saved = f.load()
     saved.state = TradingState.HALTED
@@ -69,12 +77,26 @@ def _without_runner(settings, state_dir: Path, args) -> int:
         saved.reasons.append("kill_switch: hftlab kill")
     f.save(saved)
     print(f"hftlab kill: no runner is running for {state_dir}; it is HALTED for the next start", file=sys.stderr)
+    if venue == "sim" and not args.sim_url:
+        print("hftlab kill: the embedded simulator ended with its runner, so nothing of ours is left open there; "
+              "for a running `hftlab sim` name it with --sim-url", file=sys.stderr)
+        print(json.dumps({"state": "halted", "runner": None, "venue_open_after": 0}))
+        return 0
+    try:
+        creds = load_credentials(venue, settings.venue.credentials_file)
+    except CredentialsError as e:
+        print(f"hftlab kill: {e}", file=sys.stderr)
+        return 2
+    endpoints = Endpoints.from_base_url(args.sim_url) if venue == "sim" else Endpoints.from_venue(settings.venue)
+    from hftlab.execution.manager import StartupError
     from hftlab.live.offline import cancel_tagged
 
     try:
-        left = asyncio.run(cancel_tagged(settings, args.sim_url, flatten=args.flatten))
-    except (OSError, RuntimeError) as e:
-        print(f"hftlab kill: could not reach the venue to cancel: {e}", file=sys.stderr)
+        done = asyncio.run(cancel_tagged(settings, state_dir, endpoints, creds, flatten=args.flatten,
+                                         progress=lambda m: print(f"hftlab kill: {m}", file=sys.stderr)))
+    except (OSError, StartupError) as e:
+        print(f"hftlab kill: could not reach the venue to cancel: {e}; Cancel-All-After, if armed, still cancels "
+              "our orders when its timer runs out", file=sys.stderr)
         return 1
-    print(json.dumps({"state": "halted", "runner": None, "venue_open_after": left}))
-    return 0 if left == 0 else 1
+    print(json.dumps({"state": "halted", "runner": None, **done.to_dict()}))
+    return 0 if done.open_after == 0 else 1

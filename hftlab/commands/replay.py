@@ -16,6 +16,7 @@ import orjson
 
 from hftlab.commands.common import add_common, load_settings
 from hftlab.okx.replay import ReplayInputError, format_table, replay
+from hftlab.okx.timestamps import MAX_AHEAD_S, MAX_BEHIND_S
 
 
 def add_arguments(p) -> None:
@@ -24,6 +25,11 @@ def add_arguments(p) -> None:
                    help="recording: JSON lines (raw frames or {recv_ts, msg}), a recorder Parquet file, "
                         "or a directory of them")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--max-ts-ahead", type=float, default=MAX_AHEAD_S, metavar="S",
+                   help="a frame whose exchange ts is more than S seconds ahead of its receive time is malformed "
+                        f"(default {MAX_AHEAD_S:g}; 0: no check, for recordings of a simulator faster than real time)")
+    p.add_argument("--max-ts-behind", type=float, default=MAX_BEHIND_S, metavar="S",
+                   help=f"... or more than S seconds behind it (default {MAX_BEHIND_S:g}; 0: no check)")
 
 
 def run(args) -> int:
@@ -34,7 +40,8 @@ def run(args) -> int:
               file=sys.stderr, flush=True)
 
     try:
-        report = replay([Path(f) for f in args.files], progress)
+        ahead, behind = (int(s * 1000) if s > 0 else None for s in (args.max_ts_ahead, args.max_ts_behind))
+        report = replay([Path(f) for f in args.files], progress, ahead, behind)
     except ReplayInputError as e:
         print(f"hftlab replay: {e}", file=sys.stderr)
         return 2

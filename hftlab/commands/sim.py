@@ -3,7 +3,9 @@
 Clients point at the printed REST and WebSocket URLs and sign with the simulator's credentials
 (the documented defaults hftlab.core.secrets.SIM_CREDENTIALS, or HFTLAB_API_KEY/SECRET/PASSPHRASE).
 With --tls the URLs are https/wss and the printed CA certificate is the one to trust (for most
-Python clients: SSL_CERT_FILE=<ca>). Prometheus metrics of the simulator are served on
+Python clients: SSL_CERT_FILE=<ca>). Listening beyond loopback (`--host 0.0.0.0`) without --tls puts
+logins, signatures and orders on the network in clear text: the simulator says so, on stderr, before
+it starts. Prometheus metrics of the simulator are served on
 `monitor.prometheus_port` + 2 (printed); memory above `system.max_memory_usage` stops it cleanly.
 """
 
@@ -24,7 +26,7 @@ log = logging.getLogger("hftlab.sim")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common(p)
-    p.add_argument("--host", help="listen address (default venue.sim.host, 127.0.0.1)")
+    p.add_argument("--host", help="listen address (default venue.sim.host, 127.0.0.1); beyond loopback, use --tls")
     p.add_argument("--port", type=int, help="listen port (default venue.sim.port; 0 = a free port)")
     p.add_argument("--seed", type=int, help="market and fault randomness (default venue.sim.seed)")
     p.add_argument("--speed", type=float, help="market seconds per wall second (default venue.sim.speed)")
@@ -39,6 +41,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--idle-timeout", type=float, metavar="S",
                    help="close connections sent nothing for S seconds with 4004 (default venue.sim.idle_timeout_s, as OKX: 30)")
     p.add_argument("--progress-interval", type=float, default=10.0, metavar="S", help="seconds between progress lines")
+
+
+def bind_warning(host: str, tls: bool) -> str | None:
+    """What to tell a user who exposes the simulator's plain ws:// and http:// beyond this machine."""
+    import ipaddress
+
+    if tls or host in ("localhost", ""):
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may resolve to any interface
+    return (f"hftlab sim: WARNING: listening on {host} over plain http:// and ws://: logins, signatures and "
+            "orders cross the network unencrypted and anyone who can reach the port can trade on the "
+            "simulator's accounts; add --tls, or keep the default 127.0.0.1")
 
 
 def _sim_config(args: argparse.Namespace):
@@ -126,6 +144,9 @@ def run(args: argparse.Namespace) -> int:
     from hftlab.sim.scenario import ScenarioError
 
     settings, cfg = _sim_config(args)  # ConfigError -> exit 2 (hftlab.cli), before the heavy imports
+    warning = bind_warning(cfg.host, cfg.tls)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     try:
         return asyncio.run(_serve(args, settings, cfg))
     except (ScenarioError, ReplayError, CredentialsError) as e:

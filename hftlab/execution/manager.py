@@ -59,6 +59,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from hftlab.core.metrics import Histogram
+from hftlab.core.tasks import OnFailure, Supervisor
 from hftlab.domain.instruments import InstrumentSpec
 from hftlab.domain.orders import (
     CLORDID_SEQ_SPAN, MAX_AMENDS_IN_FLIGHT, ApprovedOrder, Fill, Order, OrderState, OrderStats, OrderUpdate,
@@ -159,8 +160,10 @@ class OrderManager:
         self._seq = 0
         self._running = False
         self._detached = False
-        self._consumer: asyncio.Task | None = None  # the private-stream consumer
-        self._tasks: list[asyncio.Task] = []  # runners and timers
+        # supervised (core.tasks): each restarts if it fails; the consumer is apart because a clean
+        # shutdown stops the runners and timers but keeps it, for the cancels' pushes to land
+        self._consumer = Supervisor("execution-stream", self.stats.task_failures)
+        self._tasks = Supervisor("execution", self.stats.task_failures)  # runners and timers
         self._pass_wanted = asyncio.Event()
         self._follow_up_wanted = asyncio.Event()
         self._following_up = False
@@ -232,7 +235,7 @@ class OrderManager:
             self._table.recover(jo)
         self._table.book_journaled_fills()
         stream = self._venue.stream()  # subscribed from here on: no push falls between this and the pass
-        self._consumer = asyncio.create_task(self._consume(stream), name="execution-stream")
+        self._consumer.spawn(lambda: self._consume(stream), "stream", OnFailure.RESTART, name="execution-stream")
         for _ in range(3):
             r = await self.deadman.beat()
             if self.deadman.armed:
@@ -243,24 +246,22 @@ class OrderManager:
             raise StartupError(f"Cancel-All-After could not be armed: {r}")
         report = await self.reconcile()
         self._running = True
-        self._tasks.append(asyncio.create_task(self._pass_runner(), name="execution-passes"))
-        self._tasks.append(asyncio.create_task(self._follow_up_runner(), name="execution-follow-ups"))
+        tasks = self._tasks
+        tasks.spawn(self._pass_runner, "passes", OnFailure.RESTART, name="execution-passes")
+        tasks.spawn(self._follow_up_runner, "follow-ups", OnFailure.RESTART, name="execution-follow-ups")
         if timers:
-            self._tasks.append(asyncio.create_task(self.deadman.run(), name="execution-heartbeat"))
-            self._tasks.append(asyncio.create_task(self._every(self._config.reconcile_interval_s, self._pass_wanted),
-                                                   name="execution-pass-timer"))
-            self._tasks.append(asyncio.create_task(self._every(self._config.resolve_retry_s, self._follow_up_wanted),
-                                                   name="execution-follow-up-timer"))
+            tasks.spawn(self.deadman.run, "heartbeat", OnFailure.RESTART, name="execution-heartbeat")
+            tasks.spawn(lambda: self._every(self._config.reconcile_interval_s, self._pass_wanted), "pass-timer",
+                        OnFailure.RESTART, name="execution-pass-timer")
+            tasks.spawn(lambda: self._every(self._config.resolve_retry_s, self._follow_up_wanted), "follow-up-timer",
+                        OnFailure.RESTART, name="execution-follow-up-timer")
         return report
 
     async def shutdown(self, *, cancel_orders: bool = True) -> ShutdownReport:
         """Clean shutdown: stop taking orders, cancel ours (unless told not to), wait (bounded) for
         the venue to confirm, disarm the dead man's switch if nothing of ours is left open."""
         self._running = False
-        for task in self._tasks:  # the stream consumer stays: the cancels' pushes must land
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self._tasks.close()  # the stream consumer stays: the cancels' pushes must land
         kill = None
         left: list[str] = []
         if cancel_orders:
@@ -283,10 +284,8 @@ class OrderManager:
         """Stop every task, send and journal nothing more: what a crash leaves behind (and a hand-over)."""
         self._running = False
         self._detached = True
-        for task in (*self._tasks, *([self._consumer] if self._consumer else [])):
-            task.cancel()
-        self._tasks.clear()
-        self._consumer = None
+        self._tasks.cancel()
+        self._consumer.cancel()
 
     async def _every(self, seconds: float, event: asyncio.Event) -> None:
         while True:
@@ -326,10 +325,13 @@ class OrderManager:
     # -- the private stream -----------------------------------------------------------------------
 
     async def _consume(self, stream) -> None:
+        if self.stats.task_failures["stream"]:  # a restart: a pass settles whatever the failed consumer missed
+            self._pass_wanted.set()
         async for ev in stream:
             try:
                 self.on_event(ev)
-            except Exception:
+            except Exception:  # one bad event must not end the stream: counted, logged, skipped
+                self.stats.event_errors += 1
                 log.exception("venue event %r raised", ev)
 
     def on_event(self, ev: VenueEvent) -> None:

@@ -43,6 +43,8 @@ class ExecutionStats(Stats):
     caa_heartbeats: int = 0
     caa_failures: int = 0
     kill_switch: int = 0
+    task_failures: Counter = field(default_factory=Counter)  # task kind -> failures (core.tasks; restarted)
+    event_errors: int = 0  # private-stream events that raised while applied (logged, skipped)
 
 
 @dataclass(slots=True)

@@ -42,10 +42,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hftlab.domain.instruments import InstrumentSpec, InstType
-from hftlab.domain.orders import ApprovedOrder, OrderIntent, OrdType, Side
+from hftlab.core.tasks import OnFailure, Supervisor
+from hftlab.domain.instruments import InstrumentSpec
+from hftlab.domain.orders import OrderIntent
 from hftlab.domain.venue import WriteOutcome
 from hftlab.live.control import Control
+from hftlab.live.flatten import ManagerBook, flatten_positions
 from hftlab.live.model import AliasFollower, LiveModel
 from hftlab.live.records import Records
 from hftlab.monitor.latency import FeedLatency, TickLatency
@@ -92,6 +94,7 @@ class Counters:
     decisions: int = 0
     stage_ns: list[int] = field(default_factory=lambda: [0, 0, 0])
     errors: int = 0
+    task_failures: Counter = field(default_factory=Counter)  # task kind -> failures (core.tasks)
 
 
 class LiveRunner:
@@ -99,6 +102,7 @@ class LiveRunner:
                  state_dir: Path, duration_s: float | None, progress: Callable[[str], None] | None = None,
                  monitor_cfg=None, memory_limit_bytes: int | None = None):
         self.s = session
+        self._book = ManagerBook(session.manager)
         self.strategy_cfg = strategy_cfg
         self.live_cfg = live_cfg
         self.state_dir = Path(state_dir)
@@ -121,7 +125,8 @@ class LiveRunner:
         self._pending_model: LiveModel | None = None
         self._bands: dict[str, tuple[float, float]] = {}  # the venue's price limits, refreshed
         self._busy: set[str] = set()
-        self._tasks: set[asyncio.Task] = set()
+        # the market and marks tasks are the loop's eyes: if one fails the run stops cleanly, not blind
+        self._tasks = Supervisor("live", self.counters.task_failures, on_stop=self.request_stop)
         self._stop = asyncio.Event()
         self.stopped_by = "duration"
         self._stopping = False
@@ -140,9 +145,7 @@ class LiveRunner:
 
     # ----- the pieces' views for risk -------------------------------------------------------------
     def exposure(self, inst_id: str) -> Exposure:
-        e = self.s.manager.exposure(inst_id)
-        pos = self.s.manager.portfolio.position(inst_id)
-        return Exposure(e.position, e.buy_open + e.buy_unknown, e.sell_open + e.sell_unknown, pos.avg_px)
+        return self._book.exposure(inst_id)
 
     def open_order_count(self) -> int:
         return len(self.s.manager.open_orders())
@@ -167,20 +170,9 @@ class LiveRunner:
 
     # ----- life -----------------------------------------------------------------------------------
     def _spawn(self, coro, name: str) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if task.cancelled() or task.exception() is None:
-            return
-        self.counters.errors += 1
-        log.error("live task %s failed: %r", task.get_name(), task.exception(), exc_info=task.exception())
-        if task.get_name() in ("live-market", "live-marks"):
-            # the loop cannot trade without them: stop cleanly rather than run blind
-            self.request_stop(f"{task.get_name()} failed")
+        essential = name in ("live-market", "live-marks")
+        kind = "live-exec" if name.startswith("live-exec") else name
+        return self._tasks.spawn(coro, kind, OnFailure.STOP if essential else OnFailure.LOG, name=name)
 
     def request_stop(self, why: str) -> None:
         if not self._stop.is_set():
@@ -260,9 +252,7 @@ class LiveRunner:
         if hasattr(self.s.venue, "close"):
             await self.s.venue.close()
         await self.s.client.close()
-        for t in list(self._tasks):
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
         self._publish(force=True)
         if self.records is not None:
             self._record_orders()
@@ -518,30 +508,8 @@ class LiveRunner:
                 "open_orders": len(self.s.manager.open_orders())}
 
     async def _flatten(self) -> list[str]:
-        """Reduce-only market orders for every position (the risk engine lets only those through)."""
-        out = []
-        for inst, spec in self.s.specs.items():
-            qty = self.s.manager.exposure(inst).position
-            if qty == 0:
-                continue
-            side = Side.SELL if qty > 0 else Side.BUY
-            sz = abs(qty)
-            if spec.inst_type is InstType.SPOT:
-                sz = (sz / spec.lot_sz).to_integral_value(rounding="ROUND_DOWN") * spec.lot_sz
-                if sz < spec.min_sz:
-                    continue
-            intent = OrderIntent(inst, side, sz, OrdType.MARKET, None, f"{inst}:flatten", reduce_only=True,
-                                 reason="flatten (kill switch)", created_ns=time.time_ns())
-            verdict = self.risk.check_flatten(intent, self._markets(), self, self._account(), time.time_ns())
-            if isinstance(verdict, ApprovedOrder):
-                try:
-                    ticket = await self.s.manager.submit(verdict)
-                finally:
-                    self.risk.release(verdict)
-                out.append(f"{inst} {side.value} {sz}: {ticket.outcome or ticket.refusal}")
-            else:
-                out.append(f"{inst}: {verdict}")
-        return out
+        return await flatten_positions(self.s.manager, self.risk, self.s.specs, self._markets(), self,
+                                       self._account())
 
     # ----- reporting ------------------------------------------------------------------------------
     def status(self) -> dict:
@@ -614,7 +582,7 @@ class LiveRunner:
             "signal_accuracy": {i: (None if p.accuracy.count == 0 else round(p.accuracy.accuracy, 4))
                                 for i, p in self.pipelines.items()},
             "vetoes": {i: {str(k): v for k, v in p.filters.vetoes.items()} for i, p in self.pipelines.items()},
-            "errors": self.counters.errors,
+            "errors": self.counters.errors + sum(self.counters.task_failures.values()),
             "kills": self.kills,
         }
 

@@ -17,6 +17,15 @@ would put zero-volume bars into VWAP and volatility statistics. `fill_empty=True
 bars at the previous close (volume 0, trade_count 0, vwap = close) for consumers that want a regular
 grid; the first bar is never preceded by filled ones.
 
+Implausible jumps: the builder's clock is the newest exchange time it accepted (trades and ticks).
+An event more than `MAX_FILL_BARS` periods ahead of it is held, not applied: if the next event is
+also beyond that bound the clock did move on (a pause in trading) and both are applied; if not, the
+held one was an outlier (one far-future `ts`): a held trade is dropped and counted in
+`outlier_trades`, a held tick forgotten. So one bad `ts` neither builds bars up to it nor makes every
+later trade late. `fill_empty` fills at most `MAX_FILL_BARS` empty bars: a longer gap is left
+unfilled (bars resume at the next trade), so no `ts` can make the builder emit millions of bars.
+Live and offline alike: the rules look only at the events' exchange times.
+
 Trade counts count fills: a `trades` message aggregating `count` maker fills counts as `count`, so
 `trades` and `trades-all` give the same bars. Subscribe to one of them per instrument for bars
 (`source_channel` picks `trades-all` when both are present).
@@ -31,6 +40,7 @@ from dataclasses import dataclass
 from hftlab.domain.market import Bar
 from hftlab.okx.events import Trade
 
+MAX_FILL_BARS = 10_000  # empty bars filled in one gap at most; also the jump a lone event may not make
 _TF = re.compile(r"^([1-9][0-9]*)([smh])$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000}
 
@@ -69,8 +79,8 @@ class _Open:
 class BarBuilder:
     """Bars of one timeframe for one instrument. Feed trades in arrival order."""
 
-    __slots__ = ("inst_id", "timeframe", "period", "grace_ms", "fill_empty", "late_trades", "_bar", "_last_close",
-                 "_closed_until")
+    __slots__ = ("inst_id", "timeframe", "period", "grace_ms", "fill_empty", "late_trades", "outlier_trades", "_bar",
+                 "_last_close", "_closed_until", "_clock", "_held", "_jump_ms")
 
     def __init__(self, inst_id: str, timeframe: str, *, grace_ms: int = 0, fill_empty: bool = False):
         self.inst_id = inst_id
@@ -79,12 +89,68 @@ class BarBuilder:
         self.grace_ms = grace_ms
         self.fill_empty = fill_empty
         self.late_trades = 0
+        self.outlier_trades = 0  # trades held as an implausible jump and not confirmed
         self._bar: _Open | None = None
         self._last_close: float | None = None
         self._closed_until = -(1 << 62)  # every trade before this exchange time is in a closed bar
+        self._clock: int | None = None  # the newest exchange time accepted
+        self._held: tuple | None = None  # an event beyond the jump bound, awaiting confirmation
+        self._jump_ms = MAX_FILL_BARS * self.period
 
     def update(self, ts_ms: int, px: float, sz: float, side: str, fills: int = 1) -> list[Bar]:
         """Add one trade; returns the bars it closed (oldest first, possibly empty)."""
+        out = self._admit(ts_ms, (ts_ms, px, sz, side, fills))
+        if out is None:
+            return []
+        bars = self._trade(ts_ms, px, sz, side, fills)
+        return out + bars if out else bars
+
+    def add(self, trade: Trade) -> list[Bar]:
+        return self.update(trade.ts_ms, float(trade.px), float(trade.sz), trade.side, trade.count or 1)
+
+    def advance(self, now_ms: int) -> list[Bar]:
+        """Exchange clock tick: close the open bar once `now_ms - grace_ms` is past its end. Trades
+        may thus arrive up to `grace_ms` late and still count."""
+        out = self._admit(now_ms, (now_ms,))
+        if out is None:
+            return []
+        bars = self._tick(now_ms)
+        return out + bars if out else bars
+
+    def flush(self) -> list[Bar]:
+        """Close the open bar whatever the time (end of a recording). A held trade is applied first:
+        nothing came to contradict it."""
+        held, self._held = self._held, None
+        out = self._apply(held) if held is not None else []
+        b = self._bar
+        return out if b is None else out + self._close_through(b.start + self.period)
+
+    def _admit(self, ts: int, event: tuple) -> list[Bar] | None:
+        """None: `event` is held. Else the bars a confirmed jump emitted, and `event` goes ahead."""
+        clock, held = self._clock, self._held
+        if clock is not None and ts - clock > self._jump_ms:
+            if held is None:
+                self._held = event
+                return None
+            self._held = None  # a second event beyond the bound: the clock did move on
+            out = self._apply(held)
+        else:
+            out = []
+            if held is not None:  # the event after it is back near the clock: the held one was an outlier
+                self._held = None
+                if len(held) > 1:
+                    self.outlier_trades += 1
+        if self._clock is None or ts > self._clock:
+            self._clock = ts
+        return out
+
+    def _apply(self, event: tuple) -> list[Bar]:
+        ts = event[0]
+        if self._clock is None or ts > self._clock:
+            self._clock = ts
+        return self._trade(*event) if len(event) > 1 else self._tick(ts)
+
+    def _trade(self, ts_ms: int, px: float, sz: float, side: str, fills: int) -> list[Bar]:
         start = ts_ms - ts_ms % self.period
         b = self._bar
         if ts_ms < self._closed_until or (b is not None and start < b.start):
@@ -109,22 +175,12 @@ class BarBuilder:
         self._bar = _Open(start, px, px, px, px, sz, px * sz, fills, buy, sz - buy)
         return out
 
-    def add(self, trade: Trade) -> list[Bar]:
-        return self.update(trade.ts_ms, float(trade.px), float(trade.sz), trade.side, trade.count or 1)
-
-    def advance(self, now_ms: int) -> list[Bar]:
-        """Exchange clock tick: close the open bar once `now_ms - grace_ms` is past its end. Trades
-        may thus arrive up to `grace_ms` late and still count."""
+    def _tick(self, now_ms: int) -> list[Bar]:
         b = self._bar
         t = now_ms - self.grace_ms
         if b is None or t < b.start + self.period:
             return []
         return self._close_through(t - t % self.period)
-
-    def flush(self) -> list[Bar]:
-        """Close the open bar whatever the time (end of a recording)."""
-        b = self._bar
-        return [] if b is None else self._close_through(b.start + self.period)
 
     def _close_through(self, next_start: int) -> list[Bar]:
         """Close the open bar; with fill_empty also emit the empty bars before `next_start`."""
@@ -140,6 +196,8 @@ class BarBuilder:
             return []
         c = self._last_close
         self._closed_until = end
+        if end - start > MAX_FILL_BARS * self.period:  # a gap this long is left unfilled
+            return []
         return [Bar(self.inst_id, self.timeframe, t, c, c, c, c, 0.0, 0, c, 0.0, 0.0)
                 for t in range(start, end, self.period)]
 
@@ -195,6 +253,10 @@ class MultiBarBuilder:
     @property
     def late_trades(self) -> int:
         return sum(b.late_trades for bs in self._by_inst.values() for b in bs)
+
+    @property
+    def outlier_trades(self) -> int:
+        return sum(b.outlier_trades for bs in self._by_inst.values() for b in bs)
 
 
 def bars_from_trades(trades, timeframes: Iterable[str], *, channel: str | None = None, final: bool = False,

@@ -145,3 +145,8 @@ class MarketFeed:
     @property
     def late_trades(self) -> int:
         return self._bars.late_trades
+
+    @property
+    def outlier_trades(self) -> int:
+        """Trades held as an implausible jump of exchange time and not confirmed (marketdata/bars.py)."""
+        return self._bars.outlier_trades

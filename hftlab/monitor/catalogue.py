@@ -84,8 +84,13 @@ RECORDS: dict[str, dict[str, Export]] = {
         "reconnects": counter("hftlab_okx_reconnects_total", "Unplanned connection losses followed by a reconnect",
                               "role"),
         "rollovers": counter("hftlab_okx_rollovers_total", "Connections rolled over on notice 64008", "role"),
-        "parse_errors": counter("hftlab_okx_parse_errors_total", "Frames that could not be parsed"),
-        "handler_errors": counter("hftlab_okx_handler_errors_total", "Exceptions in frame handling or client tasks"),
+        "parse_errors": counter("hftlab_okx_parse_errors_total",
+                                "Malformed frames: unparseable, a field of the wrong type or value, or "
+                                "implausible exchange times (counted, recorded raw, never passed on)"),
+        "handler_errors": counter("hftlab_okx_handler_errors_total", "Exceptions in frame handling"),
+        "task_failures": counter("hftlab_okx_task_failures_total",
+                                 "Client tasks that failed (socket supervisors restarted; one-off work logged)",
+                                 "name"),
     },
     "hftlab.okx.connection.SocketStats": {
         "frames": counter("hftlab_okx_frames_total", "WebSocket frames read (pongs included)"),
@@ -96,6 +101,8 @@ RECORDS: dict[str, dict[str, Export]] = {
         "login_failures": counter("hftlab_okx_login_failures_total", "Logins refused"),
         "error_events": counter("hftlab_okx_error_events_total", "OKX error events by code", "code"),
         "notices": counter("hftlab_okx_notices_total", "OKX notice events by code (64008: service upgrade)", "code"),
+        "task_failures": counter("hftlab_okx_socket_task_failures_total",
+                                 "Socket readers and keepalives that failed (the socket was aborted)", "name"),
     },
     "hftlab.okx.overlap.OverlapStats": {
         "duplicates": counter("hftlab_okx_overlap_duplicates_total",
@@ -131,6 +138,7 @@ RECORDS: dict[str, dict[str, Export]] = {
         "unreadable": counter("hftlab_venue_unreadable_pushes_total", "Private push items that could not be read"),
         "stream_drops": counter("hftlab_venue_stream_drops_total", "Private stream losses"),
         "on_sent_errors": counter("hftlab_venue_on_sent_errors_total", "Send-stamp hook failures (logged)"),
+        "task_failures": counter("hftlab_venue_task_failures_total", "Venue tasks that failed (logged)", "name"),
     },
     "hftlab.okx.execution.OpLatency": {
         "ack": histogram("hftlab_okx_op_ack_seconds", "Trading op sent -> its answer, by op", "op"),
@@ -145,6 +153,7 @@ RECORDS: dict[str, dict[str, Export]] = {
         "books_invalidated": counter("hftlab_okx_queue_books_invalidated_total",
                                      "Books invalidated because one of their updates was dropped"),
         "overflow": counter("hftlab_okx_queue_overflow_total", "Private pushes admitted beyond capacity"),
+        "after_close": counter("hftlab_okx_queue_after_close_total", "Events refused because the queue was closed"),
     },
     "hftlab.okx.book.BookStats": {
         "snapshots": counter("hftlab_book_snapshots_total", "Book snapshots applied"),
@@ -173,6 +182,8 @@ RECORDS: dict[str, dict[str, Export]] = {
         "outages": counter("hftlab_redis_outages_total", "Times Redis became unreachable"),
         "connected": gauge("hftlab_redis_connected", "1 while the writer reaches Redis"),
         "last_error": skip("free text: logged once per outage"),
+        "task_failures": counter("hftlab_redis_task_failures_total", "Cache writer tasks that failed (restarted)",
+                                 "name"),
     },
     "hftlab.collect.recorder.RecorderStats": {
         "raw_rows": counter("hftlab_parquet_raw_rows_total", "Raw frames written to Parquet"),
@@ -182,6 +193,9 @@ RECORDS: dict[str, dict[str, Export]] = {
         "pending": gauge("hftlab_parquet_pending_rows", "Rows buffered at the last flush"),
         "write_errors": counter("hftlab_parquet_write_errors_total", "Parquet writes that failed"),
         "last_flush_s": gauge("hftlab_parquet_last_flush_seconds", "Duration of the last flush"),
+        "rows_lost": counter("hftlab_parquet_rows_lost_total", "Buffered rows that could not be written (logged)"),
+        "task_failures": counter("hftlab_parquet_task_failures_total", "Recorder tasks that failed (restarted)",
+                                 "name"),
     },
     "hftlab.collect.collector.CollectorStats": {
         "frames_tapped": counter("hftlab_collect_frames_total", "Frames that carried something new"),
@@ -189,6 +203,10 @@ RECORDS: dict[str, dict[str, Export]] = {
         "events": counter("hftlab_collect_events_total", "Events handled by the collector"),
         "bars_closed": counter("hftlab_collect_bars_closed_total", "Bars closed"),
         "raw_shed": gauge("hftlab_collect_raw_recording_shed", "1 once the resource guard stopped raw recording"),
+        "handler_errors": counter("hftlab_collect_handler_errors_total",
+                                  "Events the collector could not handle (counted, logged, skipped)"),
+        "task_failures": counter("hftlab_collect_task_failures_total",
+                                 "Collector tasks that failed (restarted or the run stopped), by task", "name"),
     },
     "hftlab.sim.hub.SimStats": {
         "connections_total": counter("hftlab_sim_connections_total", "WebSocket connections accepted"),
@@ -202,6 +220,8 @@ RECORDS: dict[str, dict[str, Export]] = {
         "lag_ms": gauge("hftlab_sim_lag_seconds", "How far the feed loop trails market time", scale=0.001),
         "slowdowns": counter("hftlab_sim_slowdowns_total", "Times market time was slowed to keep up"),
         "by_role": gauge("hftlab_sim_connections_open_by_role", "WebSocket connections open, by role", "role"),
+        "task_failures": counter("hftlab_sim_task_failures_total",
+                                 "Simulator tasks that failed (market and watchdog restarted), by task", "name"),
     },
     # execution/, risk/, domain/, portfolio/: registered by the live runner
     "hftlab.execution.stats.ExecutionStats": {
@@ -232,6 +252,10 @@ RECORDS: dict[str, dict[str, Export]] = {
         "caa_heartbeats": counter("hftlab_execution_caa_heartbeats_total", "Cancel-All-After heartbeats accepted"),
         "caa_failures": counter("hftlab_execution_caa_failures_total", "Cancel-All-After requests not accepted"),
         "kill_switch": counter("hftlab_execution_kill_switch_total", "Kill-switch runs"),
+        "task_failures": counter("hftlab_execution_task_failures_total",
+                                 "Order-manager tasks that failed (restarted), by task", "name"),
+        "event_errors": counter("hftlab_execution_event_errors_total",
+                                "Private-stream events that raised while applied (logged, skipped)"),
     },
     "hftlab.execution.stats.LatencyStats": {
         "place_ack": histogram("hftlab_execution_place_ack_seconds", "Order sent -> venue ack"),

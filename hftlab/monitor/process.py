@@ -15,11 +15,11 @@ scrapes, and `hftlab_build_info{version}`.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.metadata
 import logging
 from collections.abc import Callable
 
+from hftlab.core.tasks import OnFailure, Supervisor
 from hftlab.monitor.config import MonitorConfig
 from hftlab.monitor.exporter import MetricsExporter
 from hftlab.monitor.guard import ResourceGuard
@@ -28,12 +28,6 @@ from hftlab.monitor.sources import Sources
 from hftlab.monitor.status import StatusPublisher
 
 log = logging.getLogger(__name__)
-
-
-def _report_failure(task: asyncio.Task) -> None:
-    # monitoring must not take the process down: a failed task is logged, the process carries on
-    if not task.cancelled() and task.exception() is not None:
-        log.error("monitoring task %s failed: %r", task.get_name(), task.exception(), exc_info=task.exception())
 
 
 def _version() -> str:
@@ -62,7 +56,8 @@ class ProcessMonitor:
         self.exporter = (MetricsExporter(self.sources, host=config.prometheus_host, port=config.port_for(component))
                          if config.export else None)
         self._cache = cache
-        self._tasks: list[asyncio.Task] = []
+        # monitoring must not take the process down: a failed task is logged and counted, nothing more
+        self._tasks: Supervisor | None = None
 
     @property
     def url(self) -> str:
@@ -70,8 +65,9 @@ class ProcessMonitor:
         return self.exporter.url if self.exporter is not None else ""
 
     async def start(self) -> ProcessMonitor:
-        if self._tasks:
+        if self._tasks is not None:
             return self
+        self._tasks = Supervisor("monitoring")
         if self.exporter is not None:
             await self.exporter.start()
         self.guard.check()  # the first sample: memory and CPU are known from the first scrape on
@@ -83,15 +79,12 @@ class ProcessMonitor:
         return self
 
     def _spawn(self, coro, name: str) -> None:
-        task = asyncio.create_task(coro, name=f"{self.component}-{name}")
-        task.add_done_callback(_report_failure)
-        self._tasks.append(task)
+        self._tasks.spawn(coro, name, OnFailure.LOG, name=f"{self.component}-{name}")
 
     async def close(self) -> None:
-        tasks, self._tasks = self._tasks, []
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        tasks, self._tasks = self._tasks, None
+        if tasks is not None:
+            await tasks.close()
         if self.exporter is not None:
             await self.exporter.close()
 

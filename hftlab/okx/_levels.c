@@ -659,7 +659,53 @@ static PyObject *checksum_text(PyObject *module, PyObject *const *args, Py_ssize
     return out;
 }
 
-/* Also takes each good level out of the cyclic garbage collector's care: a list holding only
+/* For an ASCII string: 1 if it is a plain decimal ([0-9]*.?[0-9]*, a digit somewhere) other than
+   zero, 0 if a plain zero, -1 if not plain. One pass, no conversion. */
+static inline int plain_sign(const char *s, Py_ssize_t n) {
+    unsigned any = 0;
+    int dot = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d <= 9)
+            any |= d;
+        else if (s[i] == '.' && !dot)
+            dot = 1;
+        else
+            return -1;
+    }
+    return n > dot ? any != 0 : -1;
+}
+
+/* float()'s verdict, for what the fast path cannot tell. */
+static int number_ok_slow(PyObject *obj, int positive) {
+    PyObject *f = PyFloat_FromString(obj);
+    if (f == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_ValueError)) return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    double v = PyFloat_AS_DOUBLE(f);
+    Py_DECREF(f);
+    return isfinite(v) && (positive ? v > 0.0 : v >= 0.0);
+}
+
+/* 1: `obj` (a str) is a number float() reads as finite and > 0 (`positive`) or >= 0; 0: it is not;
+   -1: an error other than "not a number" (memory). levels.py's `_number_ok`. A plain decimal
+   shorter than 300 characters is finite whatever its digits, so they alone decide. */
+static inline int number_ok(PyObject *obj, int positive) {
+    if (PyUnicode_IS_COMPACT_ASCII(obj)) {
+        Py_ssize_t n = PyUnicode_GET_LENGTH(obj);
+        if (n < 300) {
+            int sign = plain_sign((const char *)PyUnicode_DATA(obj), n);
+            if (sign >= 0) return positive ? sign : 1;
+        }
+    }
+    return number_ok_slow(obj, positive);
+}
+
+/* The parser's check of one side: the index of the first level that is not a list starting with a
+   price (a string float() reads as finite and > 0) and a size (finite and >= 0), or -1.
+   Also takes each good level out of the cyclic garbage collector's care: a list holding only
    strings cannot be part of a reference cycle, and hftlab never mutates a level (events.Level is
    "as received"). A books update makes ~90 such lists, alive while the frame's event waits in the
    client's queue; tracked, they made the collector the largest cost of the client's per-frame path
@@ -675,6 +721,10 @@ static PyObject *first_bad_level(PyObject *module, PyObject *levels) {
         if (!PyList_CheckExact(lv) || PyList_GET_SIZE(lv) < 2 || !PyUnicode_CheckExact(PyList_GET_ITEM(lv, 0)) ||
             !PyUnicode_CheckExact(PyList_GET_ITEM(lv, 1)))
             return PyLong_FromSsize_t(i);
+        int ok = number_ok(PyList_GET_ITEM(lv, 0), 1);
+        if (ok > 0) ok = number_ok(PyList_GET_ITEM(lv, 1), 0);
+        if (ok < 0) return NULL;
+        if (ok == 0) return PyLong_FromSsize_t(i);
         if (PyObject_GC_IsTracked(lv)) {
             Py_ssize_t k = PyList_GET_SIZE(lv), j = 2;
             while (j < k && PyUnicode_CheckExact(PyList_GET_ITEM(lv, j))) j++;
@@ -688,8 +738,8 @@ static PyMethodDef module_methods[] = {
     {"checksum_text", (PyCFunction)(void (*)(void))checksum_text, METH_FASTCALL,
      "The checksum's input, bytes: the top 25 `px:sz` of each side interleaved."},
     {"first_bad_level", (PyCFunction)first_bad_level, METH_O,
-     "Index of the first level that is not [price str, size str, ...] (a list), or -1; levels of strings "
-     "only are untracked by the cyclic GC."},
+     "Index of the first level that is not [price, size, ...] (a list; price a string of a finite number > 0, "
+     "size of one >= 0), or -1; levels of strings only are untracked by the cyclic GC."},
     {NULL},
 };
 

@@ -27,14 +27,24 @@ The client composes parts that each own their state:
   REST (§3.4).
 - `queue.EventQueue`: the reader stamps `recv_ns` before parsing, and data goes to a bounded queue
   whose policy `queue.py` states (market events dropped first, a dropped book update invalidates its
-  book, private pushes never dropped). OKX error events, malformed frames and unknown channels are
-  counted and logged (rate-limited), never raised out of the reader.
+  book, private pushes never dropped). OKX error events are counted and logged (rate-limited).
+- Hostile input is counted, not trusted: a frame the parser refuses (bad JSON, unknown channel, a
+  field of the wrong type or value: okx/parse.py) and a frame whose exchange times are implausible
+  (ahead of local time, older than its stream's newest: okx/timestamps.py, checked after the
+  de-duplication) are *malformed*: counted (`parse_errors`), logged (rate-limited), never passed on
+  and never raised out of the reader. A book update refused this way is a missing update: the next
+  one does not chain, and the book resyncs.
 - `execution.OrderChannel` (`client.orders`): WS trading ops on the private socket, open-order
   reconciliation over REST after every private (re)connect, and private pushes (to the queue unless
   `on_private` takes them).
 
 `on_frame(raw, recv_ns, channel, inst_id)` sees every frame that carried something new (the
-recorder's raw tap).
+recorder's raw tap), and every malformed frame, under channel `_malformed`, for forensics;
+`on_malformed(parse_error)` gets each malformed frame's reason (the recorder's `parse_error` table).
+
+Every task of the client is supervised (`core.tasks`, failures counted in `task_failures`): a role's
+socket supervisor and the maintenance loop are restarted if they fail; one-off work (resyncs, REST
+seeds, rollovers) is logged and counted.
 """
 
 from __future__ import annotations
@@ -53,6 +63,7 @@ from hftlab.core.backoff import Backoff
 from hftlab.core.metrics import Stats
 from hftlab.core.ratelimit import TokenBucket
 from hftlab.core.secrets import Credentials
+from hftlab.core.tasks import OnFailure, Supervisor
 from hftlab.okx.bookhealth import BookHealth, BookHealthStats, BookOwner
 from hftlab.okx.channels import PRIVATE, ROLES, ArgKey, Endpoints, arg_key, role_for
 from hftlab.okx.config import ClientConfig
@@ -72,14 +83,17 @@ from hftlab.okx.events import (
 )
 from hftlab.okx.execution import ExecutionStats, OrderChannel
 from hftlab.okx.overlap import OverlapFilter, OverlapStats
-from hftlab.okx.parse import parse_frame
+from hftlab.okx.parse import malformed, parse_frame
 from hftlab.okx.queue import EventQueue, channel_of
 from hftlab.okx.rest import OkxRest
+from hftlab.okx.timestamps import TimestampGuard
 
 log = logging.getLogger(__name__)
 
 NOTICE_UPGRADE = "64008"
+LOGIN_TS_EXPIRED = "60006"  # the login's timestamp is more than 30 s off OKX's clock
 CONTROL = "_control"  # raw-frame channel of acks, errors, notices, login and op answers
+MALFORMED = "_malformed"  # raw-frame channel of frames refused as malformed
 _DATA_TYPES = (Trade, BookMsg, Ticker, Candle, PrivatePush)
 _CONNECT_ERRORS = (OSError, TimeoutError, LoginError, websockets.exceptions.WebSocketException)
 _LOG_EVERY = 1000  # after the first few, log every Nth occurrence of a repeated problem
@@ -99,7 +113,8 @@ class ClientStats(Stats):
     reconnects: Counter = field(default_factory=Counter)  # role -> unplanned losses followed by a reconnect
     rollovers: Counter = field(default_factory=Counter)  # role -> 64008 rollovers completed
     parse_errors: int = 0
-    handler_errors: int = 0  # exceptions in frame handling or in the client's tasks
+    handler_errors: int = 0  # exceptions in frame handling
+    task_failures: Counter = field(default_factory=Counter)  # task kind -> failures (core.tasks)
 
 
 class AsyncOKXClient:
@@ -114,15 +129,19 @@ class AsyncOKXClient:
         on_private: Callable[[PrivatePush], None] | None = None,
         on_open_orders: Callable[[list[dict]], None] | None = None,
         connect_limiter: TokenBucket | None = None,
+        on_malformed: Callable[[ParseError], None] | None = None,
     ):
         self.endpoints = endpoints
         self.config = c = config or ClientConfig()
         self.credentials = credentials
         self.on_frame = on_frame
+        self.on_malformed = on_malformed
         self.connect_limiter = connect_limiter or CONNECT_LIMITER
         self.queue = EventQueue(c.queue_maxsize, on_book_drop=self._book_dropped)
         self.rest = OkxRest(endpoints.rest, credentials, demo=endpoints.demo)
         self.overlap = OverlapFilter(c.rollover_grace_s)
+        self.stamps = TimestampGuard(*(None if b is None else int(b * 1000) for b in (c.max_ts_ahead_s,
+                                                                                       c.max_ts_behind_s)))
         self.health = BookHealth(c, books, resubscribe=self._resubscribe, connected=self.connected,
                                  fetch_books=self.rest.books)
         self.orders = OrderChannel(self.rest, on_push=on_private or self.queue.put, spawn=self._spawn,
@@ -135,8 +154,8 @@ class AsyncOKXClient:
         self._desired: dict[ArgKey, dict] = {}
         self._conns: dict[str, Connection | None] = {r: None for r in ROLES}
         self._successors: dict[Connection, asyncio.Task] = {}  # conn -> the 64008 rollover replacing it
-        self._supervisors: dict[str, asyncio.Task] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._roles: set[str] = set()  # roles with a socket supervisor
+        self._tasks = Supervisor("okx-client", self.stats.task_failures)
         self._started = False
         self._closing = False
         self._warned: Counter = Counter()
@@ -149,7 +168,7 @@ class AsyncOKXClient:
     async def start(self) -> AsyncOKXClient:
         if not self._started:
             self._started = True
-            self._spawn(self._maintenance(), "okx-maintenance")
+            self._tasks.spawn(self._maintenance, "maintenance", OnFailure.RESTART, name="okx-maintenance")
             for role in {role_for(k[0]) for k in self._desired}:
                 self._ensure(role)
         return self
@@ -188,6 +207,7 @@ class AsyncOKXClient:
                 by_role.setdefault(role_for(arg["channel"]), []).append(arg)
                 self.health.forget(key)
                 self.overlap.forget(key)
+                self.stamps.forget(key)
         for role, role_args in by_role.items():
             conn = self._conns[role]
             if conn is not None and conn.ready:
@@ -210,12 +230,12 @@ class AsyncOKXClient:
 
     def sockets_up(self) -> dict[str, bool]:
         """Every role in use (a socket is wanted for it) -> connected now (for monitoring)."""
-        return {r: self.connected(r) for r in self._supervisors}
+        return {r: self.connected(r) for r in self._roles}
 
     def status(self) -> dict[str, Any]:
         return {
             "connections": {r: (c.conn_id or "connecting") if c else None for r, c in self._conns.items()
-                            if r in self._supervisors},
+                            if r in self._roles},
             "subscriptions": len(self._desired),
             "failed_args": {f"{k[0]}:{k[1]}": v for k, v in self.failed_args.items()},
             "last_close": dict(self.last_close),
@@ -228,9 +248,7 @@ class AsyncOKXClient:
         if self._closing:
             return
         self._closing = True
-        for task in list(self._supervisors.values()) + list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._supervisors.values(), *self._tasks, return_exceptions=True)
+        await self._tasks.close()
         conns = {c for c in [*self._conns.values(), *self._successors] if c is not None}
         await asyncio.gather(*(c.close("client closing") for c in conns), return_exceptions=True)
         self.queue.close()
@@ -238,22 +256,14 @@ class AsyncOKXClient:
 
     # ===== supervision ===========================================================================
     def _ensure(self, role: str) -> None:
-        task = self._supervisors.get(role)
-        if task is None or task.done():
-            self._supervisors[role] = asyncio.get_running_loop().create_task(self._supervise(role),
-                                                                            name=f"okx-{role}")
+        if self._tasks.current(f"supervisor-{role}") is None and not self._closing:
+            self._roles.add(role)
+            self._tasks.spawn(lambda: self._supervise(role), f"supervisor-{role}", OnFailure.RESTART,
+                              name=f"okx-{role}")
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.stats.handler_errors += 1
-            log.error("task %s failed: %r", task.get_name(), task.exception(), exc_info=task.exception())
+        """One-off work (`name` is its task's name; its kind, for counting, is the name's first two words)."""
+        return self._tasks.spawn(coro, "-".join(name.split("-")[:2]), name=name)
 
     async def _supervise(self, role: str) -> None:
         """Keep one healthy connection for `role`: connect, and after an unplanned loss reconnect
@@ -265,6 +275,8 @@ class AsyncOKXClient:
                 conn = await self._establish(role)
             except _CONNECT_ERRORS as e:
                 self.stats.connect_failures[role] += 1
+                if isinstance(e, LoginError) and e.code == LOGIN_TS_EXPIRED:
+                    await self.rest.try_sync_clock()  # the next login signs with the venue's time
                 delay = backoff.next_delay()
                 log.warning("%s socket: cannot connect to %s (%s); retrying in %.2f s", role,
                             self.endpoints.ws(role), _brief(e), delay)
@@ -297,7 +309,7 @@ class AsyncOKXClient:
                                      limiter=self.connect_limiter)
         try:
             if role == PRIVATE:
-                await conn.login(self.credentials)
+                await conn.login(self.credentials, self.rest.venue_now())
             await self._subscribe_on(conn, [a for k, a in self._desired.items() if role_for(k[0]) == role])
             # args added while we were subscribing
             late = [a for k, a in self._desired.items() if role_for(k[0]) == role and k not in conn.args]
@@ -374,39 +386,55 @@ class AsyncOKXClient:
     # ===== reading ==============================================================================
     def _on_frame(self, conn: Connection, raw: str | bytes, recv_ns: int) -> None:
         try:
+            events = parse_frame(raw, recv_ns)
+            if type(events[0]) is ParseError:
+                self._malformed(conn, events[0], raw)
+                return
+            now = time.monotonic()
             tap: tuple[str, str] | None = None
-            for ev in parse_frame(raw, recv_ns):
+            fresh: list[tuple[Any, ArgKey]] = []
+            for ev in events:
                 if isinstance(ev, _DATA_TYPES):
-                    if self._accept(conn, ev):
-                        tap = tap or (channel_of(ev), _scope(ev))
-                elif isinstance(ev, ParseError):
-                    self.stats.parse_errors += 1
-                    self._warn("parse", "unreadable frame on %s: %s: %.200s", conn, ev.reason, ev.raw)
+                    key = (channel_of(ev), _scope(ev))
+                    if self.overlap.accept(conn.role, key, ev, now):
+                        fresh.append((ev, key))
+                    elif type(ev) is BookMsg:
+                        self.health.pushed(key, now, False)  # a duplicate still proves the book alive
                 elif not isinstance(ev, Pong):
                     self._control(conn, ev)
                     tap = tap or (CONTROL, "_")
+            if fresh:
+                why = self.stamps.check([ev for ev, _ in fresh], recv_ns)
+                if why is not None:
+                    self._malformed(conn, malformed(why, raw, recv_ns), raw)
+                    return
+                for ev, key in fresh:
+                    self._pass(ev, key, now)
+                tap = tap or fresh[0][1]
             if tap is not None and self.on_frame is not None:
                 self.on_frame(raw, recv_ns, tap[0], tap[1])
         except Exception:  # a bug in a handler must not end the reader
             self.stats.handler_errors += 1
             log.exception("error handling a frame on %s: %.200r", conn, raw)
 
-    def _accept(self, conn: Connection, ev: Any) -> bool:
-        """Pass a data event on unless it is a duplicate."""
-        channel = channel_of(ev)
-        key = (channel, _scope(ev))
-        now = time.monotonic()
-        passed = self.overlap.accept(conn.role, key, ev, now)
+    def _malformed(self, conn: Connection, err: ParseError, raw: str | bytes) -> None:
+        """Counted, logged (rate-limited), recorded raw and with its reason; never passed on."""
+        self.stats.parse_errors += 1
+        self._warn("parse", "malformed frame on %s: %s: %.200s", conn, err.reason, err.raw)
+        if self.on_frame is not None:
+            self.on_frame(raw, err.recv_ns, MALFORMED, "_")
+        if self.on_malformed is not None:
+            self.on_malformed(err)
+
+    def _pass(self, ev: Any, key: ArgKey, now: float) -> None:
+        """A data event that is new and plausible: on to the books' health, the counters and its consumer."""
         if type(ev) is BookMsg:
-            self.health.pushed(key, now, passed and ev.action == "snapshot")
-        if not passed:
-            return False
-        self.stats.events[channel] += 1
+            self.health.pushed(key, now, ev.action == "snapshot")
+        self.stats.events[key[0]] += 1
         if type(ev) is PrivatePush:
             self.orders.route(ev)
         else:
             self.queue.put(ev)
-        return True
 
     def _control(self, conn: Connection, ev: Event) -> None:
         conn.handle_control(ev)

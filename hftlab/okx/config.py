@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from hftlab.core.config import Section
+from hftlab.okx.timestamps import MAX_AHEAD_S, MAX_BEHIND_S
 
 
 class ClientConfig(Section):
@@ -27,6 +28,10 @@ class ClientConfig(Section):
     max_frame_bytes: int = Field(1 << 24, ge=1 << 16)
     queue_maxsize: int = Field(100_000, ge=100, description="events between the sockets and the consumers")
     reconcile_orders: bool = True
+    max_ts_ahead_s: float | None = Field(
+        MAX_AHEAD_S, gt=0, description="a push whose exchange ts is further ahead of local time is malformed "
+                                       "(okx/timestamps.py); null: no check (a simulator faster than real time)")
+    max_ts_behind_s: float | None = Field(MAX_BEHIND_S, gt=0, description="and one further behind it; null: no check")
 
     @model_validator(mode="after")
     def _backoff(self) -> ClientConfig:

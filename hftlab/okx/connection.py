@@ -22,8 +22,11 @@ beat its ack).
 answer, so nothing is subscribed before the login is accepted (no 60011).
 
 `closed` resolves once the socket is gone, whatever the cause (`close_reason`); at that moment every
-ack and login waiting on it fails with ConnectionError and `on_closed(conn)` is called. The
-connection does not reconnect: its owner (`AsyncOKXClient`) decides what follows.
+ack and login waiting on it fails with ConnectionError, its reader and keepalive are cancelled, and
+`on_closed(conn)` is called. The connection does not reconnect: its owner (`AsyncOKXClient`)
+decides what follows. The two tasks are supervised (`core.tasks`): one that fails for any reason
+other than the socket closing is logged, counted (`task_failures`) and aborts the socket, so that
+the owner's reconnect takes over rather than a socket living on without its reader or keepalive.
 
 The control events of a frame (acks, errors, login answers, notices) are parsed by the owner, who
 hands them to `handle_control`; this class never parses market data.
@@ -48,6 +51,7 @@ from websockets.asyncio.client import ClientConnection
 from hftlab.core.metrics import Stats
 from hftlab.core.ratelimit import TokenBucket
 from hftlab.core.secrets import Credentials
+from hftlab.core.tasks import OnFailure, Supervisor
 from hftlab.okx import auth
 from hftlab.okx.channels import ArgKey, arg_key, batch_args
 from hftlab.okx.config import ClientConfig
@@ -70,7 +74,9 @@ RefusalHandler = Callable[[ArgKey, str, bool], None]  # (arg key, OKX's reason, 
 
 
 class LoginError(Exception):
-    pass
+    def __init__(self, msg: str, code: str = ""):
+        super().__init__(msg)
+        self.code = code  # OKX's, when it answered (60006: the timestamp is off its clock)
 
 
 @dataclass(slots=True)
@@ -85,6 +91,7 @@ class SocketStats(Stats):
     login_failures: int = 0
     error_events: Counter = field(default_factory=Counter)  # OKX code -> count
     notices: Counter = field(default_factory=Counter)
+    task_failures: Counter = field(default_factory=Counter)  # reader | keepalive -> failures (core.tasks)
 
 
 @dataclass(slots=True)
@@ -130,7 +137,7 @@ class Connection:
         self._requests: dict[str, _Request] = {}  # subscribe request id -> what it asked for
         self._key_req: dict[ArgKey, str] = {}  # arg -> the request awaiting its answer
         self._login: asyncio.Future | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._tasks = Supervisor(f"okx-{role}-{self.n}", stats.task_failures, on_stop=self._abort)
         self._warned: Counter = Counter()
 
     def __repr__(self) -> str:
@@ -155,23 +162,29 @@ class Connection:
 
     def start(self) -> None:
         """Start reading and keeping alive (`open` does this once connected)."""
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._read(), name=f"okx-read-{self.role}-{self.n}"),
-                       loop.create_task(self._keepalive(), name=f"okx-ping-{self.role}-{self.n}")]
+        self._tasks.spawn(self._read(), "reader", OnFailure.STOP, name=f"okx-read-{self.role}-{self.n}")
+        self._tasks.spawn(self._keepalive(), "keepalive", OnFailure.STOP, name=f"okx-ping-{self.role}-{self.n}")
+
+    def _abort(self, reason: str) -> None:
+        """A task of the socket failed: the socket goes, and the owner's reconnect takes over."""
+        self.close_reason = self.close_reason or reason
+        self.ws.transport.abort()
+        self._finish()
 
     # ----- requests ---------------------------------------------------------------------------
     async def send(self, payload: Mapping[str, Any] | str) -> None:
         await self.ws.send(payload if isinstance(payload, str) else orjson.dumps(payload).decode())
 
-    async def login(self, credentials: Credentials | None) -> None:
-        """Log in and wait for OKX's answer; LoginError if refused or unanswered in time."""
+    async def login(self, credentials: Credentials | None, now: float | None = None) -> None:
+        """Log in and wait for OKX's answer; LoginError if refused or unanswered in time. `now`: the
+        venue's Unix time to sign with (default: ours)."""
         if credentials is None:
             raise LoginError("private socket without credentials")
         self._login = asyncio.get_running_loop().create_future()
         await self.ops.acquire()
         await self.send({"op": "login", "args": [auth.ws_login_args(
             credentials.api_key.get_secret_value(), credentials.api_secret.get_secret_value(),
-            credentials.passphrase.get_secret_value())]})
+            credentials.passphrase.get_secret_value(), now)]})
         timeout_s = self.config.login_timeout_s
         try:
             ev = await asyncio.wait_for(asyncio.shield(self._login), timeout_s)
@@ -180,7 +193,7 @@ class Connection:
             raise LoginError(f"no login answer within {timeout_s:g} s") from None
         if isinstance(ev, ErrorEvent) or ev.code != "0":
             self.stats.login_failures += 1
-            raise LoginError(f"login refused: {ev.code} {ev.msg}")
+            raise LoginError(f"login refused: {ev.code} {ev.msg}", ev.code)
 
     async def subscribe(self, args: Iterable[dict]) -> None:
         """Send `args` in as few requests as fit, then wait (bounded) for every ack or error."""
@@ -338,9 +351,7 @@ class Connection:
             await asyncio.wait_for(self.ws.close(), CLOSE_TIMEOUT_S)
         except (TimeoutError, OSError, websockets.exceptions.WebSocketException):
             self.ws.transport.abort()
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
         self._finish()
 
     def _finish(self) -> None:
@@ -348,6 +359,7 @@ class Connection:
         if self.closed.done():
             return
         self.closed.set_result(None)
+        self._tasks.cancel()  # the keepalive of a socket the venue closed would live on, sending pings
         err = ConnectionError(f"{self.role} socket closed: {self.close_reason}")
         for fut in [*self._acks.values(), *([self._login] if self._login else [])]:
             if not fut.done():

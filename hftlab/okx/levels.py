@@ -26,7 +26,9 @@ A level that cannot be read raises ValueError (a price that is not a finite numb
 
 `checksum_text(bids, asks)` is the checksum's input (bytes): the top DEPTH `px:sz` of each side
 interleaved as `checksum.interleave` does. `first_bad_level(levels)` is the parser's check: the index
-of the first level that is not a list starting with two strings, or -1.
+of the first level that is not a list starting with a price (a string float() reads as a finite
+number > 0) and a size (finite, >= 0: zero deletes), or -1. Hostile input (`"abc"`, `"-1"`, `"inf"`,
+`"1e400"`) is refused there, before any book sees it.
 """
 
 from __future__ import annotations
@@ -139,10 +141,23 @@ def py_checksum_text(bids: PyLevels, asks: PyLevels) -> bytes:
 
 
 def py_first_bad_level(levels: list) -> int:
+    if not isinstance(levels, list):
+        raise TypeError("levels must be a list")
     for i, lv in enumerate(levels):
         if type(lv) is not list or len(lv) < 2 or type(lv[0]) is not str or type(lv[1]) is not str:
             return i
+        if not (_number_ok(lv[0], True) and _number_ok(lv[1], False)):
+            return i
     return -1
+
+
+def _number_ok(s: str, positive: bool) -> bool:
+    """`s` is a number float() reads as finite and > 0 (`positive`) or >= 0."""
+    try:
+        v = float(s)
+    except ValueError:
+        return False
+    return v - v == 0.0 and (v > 0.0 if positive else v >= 0.0)
 
 
 try:  # the compiled form, when pip built it (see the module docstring)

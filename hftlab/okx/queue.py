@@ -14,6 +14,11 @@ connection), so a full queue must drop something. The policy, in order:
 
 Events leave in arrival order across all three classes (each class is a deque tagged with a
 sequence number; `get` takes the oldest head), so dropping from the middle costs O(1).
+
+Any number of consumers may wait in `get` at once: every put wakes them all (whoever finds the
+queue empty again waits again), and `close()` wakes them all too, so no waiter is left behind.
+After `close()`, `put` refuses every event (counted in `after_close`): nothing is queued that no
+consumer will read.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class QueueStats(Stats):
     dropped: Counter = field(default_factory=Counter)  # channel -> events dropped
     books_invalidated: int = 0
     overflow: int = 0  # private events admitted beyond maxsize
+    after_close: int = 0  # events refused because the queue was closed
 
     def as_dict(self) -> dict:
         return {**Stats.as_dict(self), "dropped_total": sum(self.dropped.values())}
@@ -62,15 +68,18 @@ class EventQueue:
         self._book: deque[tuple[int, BookMsg]] = deque()
         self._critical: deque[tuple[int, Event]] = deque()
         self._seq = 0
-        self._waiter: asyncio.Future | None = None
+        self._waiters: list[asyncio.Future] = []
         self._closed = False
 
     def __len__(self) -> int:
         return len(self._market) + len(self._book) + len(self._critical)
 
     def put(self, ev: Event) -> bool:
-        """Enqueue without waiting; False if `ev` itself was the event dropped."""
+        """Enqueue without waiting; False if `ev` itself was the event dropped (or the queue is closed)."""
         stats = self.stats
+        if self._closed:
+            stats.after_close += 1
+            return False
         stats.put += 1
         self._seq += 1
         market = isinstance(ev, (Trade, Ticker, Candle))
@@ -98,10 +107,15 @@ class EventQueue:
             stats.depth = n
             if n > stats.max_depth:
                 stats.max_depth = n
-            w = self._waiter
-            if w is not None and not w.done():
-                w.set_result(None)
+            if self._waiters:
+                self._wake()
         return accepted
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
 
     def _drop_book(self, msg: BookMsg) -> None:
         self.stats.dropped[msg.channel] += 1
@@ -127,11 +141,13 @@ class EventQueue:
             try:
                 return self.get_nowait()
             except asyncio.QueueEmpty:
-                self._waiter = asyncio.get_running_loop().create_future()
+                w = asyncio.get_running_loop().create_future()
+                self._waiters.append(w)
                 try:
-                    await self._waiter
+                    await w
                 finally:
-                    self._waiter = None
+                    if not w.done():  # cancelled while waiting
+                        self._waiters.remove(w)
 
     def get_batch(self, max_n: int) -> list[Event]:
         """Up to `max_n` events without waiting (consumers amortise per-call overhead)."""
@@ -146,9 +162,7 @@ class EventQueue:
     def close(self) -> None:
         """No more puts will come; `get` drains what is queued, then raises QueueClosed."""
         self._closed = True
-        w = self._waiter
-        if w is not None and not w.done():
-            w.set_result(None)
+        self._wake()
 
     @property
     def closed(self) -> bool:

@@ -126,7 +126,7 @@ def _int(rec: Mapping[str, Any], key: str, *, empty: int | None = None) -> int:
         return empty
     try:
         return int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BadRecord(f"{key!r} is not an integer ({raw!r}): {_brief(rec)}") from None
 
 
@@ -238,7 +238,7 @@ def history_fill(rec: Mapping[str, Any]) -> Fill | None:
 
 def _signed_pos(rec: Mapping[str, Any]) -> Decimal:
     side = rec.get("posSide") or "net"
-    if side not in POS_SIGNS:
+    if type(side) is not str or side not in POS_SIGNS:
         raise BadRecord(f"unknown posSide {side!r}: {_brief(rec)}")
     return _dec(rec, "pos") * POS_SIGNS[side]
 
@@ -257,7 +257,7 @@ def bp_positions(item: Mapping[str, Any], marks: Mapping[str, Decimal]) -> list[
     """The positions of one `balance_and_position` push item. `posData` carries no mark: `marks`
     (instId -> the latest mark the positions channel gave) supplies it, else the average entry."""
     out = []
-    for p in item.get("posData") or ():
+    for p in _records(item, "posData"):
         qty = _signed_pos(p)
         avg = _dec(p, "avgPx", empty=ZERO)
         inst = _str(p, "instId")
@@ -270,7 +270,15 @@ def balances(rec: Mapping[str, Any]) -> list[VenueBalance]:
     """`GET /account/balance` data[0]: one balance per currency (`cashBal`, `availBal`)."""
     return [VenueBalance(_str(d, "ccy"), _dec(d, "cashBal"), _dec(d, "availBal", empty=_dec(d, "cashBal")),
                          _int(d, "uTime", empty=_int(rec, "uTime", empty=0)))
-            for d in rec.get("details") or ()]
+            for d in _records(rec, "details")]
+
+
+def _records(rec: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    """An optional array of objects."""
+    data = rec.get(key) or []
+    if type(data) is not list or not all(isinstance(d, Mapping) for d in data):
+        raise BadRecord(f"{key!r} must be an array of objects, got {data!r:.80}")
+    return data
 
 
 # -- requests -> OKX op arguments -----------------------------------------------------------------

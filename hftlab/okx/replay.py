@@ -3,10 +3,15 @@
 Inputs: a text file with one frame per line (a raw frame, or `{"recv_ts": <unix s>, "msg": <frame>}`),
 a Parquet file written by the recorder (columns `recv_ns`, `channel`, `inst_id`, `frame` — the frame
 verbatim), or a directory, meaning every such `*.parquet` under it (tables without frames, like the
-recorder's normalised events, are skipped) merged in `recv_ns` order. Each FILE is
+recorder's normalised events, are skipped) merged in recording order: by the recorder's `seq` where
+every file has it (the wall clock `recv_ns` can step back), else by `recv_ns`. Each FILE is
 one recording: its books start empty. Per instrument the report counts snapshots, updates, checksums
 verified / mismatched / absent (0 or missing), sequence breaks, crossed books, trades, tickers and
-errors. `ReplayReport.failed` is true when any book had a checksum mismatch, a sequence break or a
+errors. Hostile input is counted as the client counts it: a frame the parser refuses, or whose
+exchange times are implausible (okx/timestamps.py: ahead of the frame's receive time by more than
+`max_ts_ahead_ms` or behind it by more than `max_ts_behind_ms`, older than its stream's newest), is a
+malformed frame (`malformed_frames` and `errors` of the `-` row) and reaches no book.
+`ReplayReport.failed` is true when any book had a checksum mismatch, a sequence break or a
 malformed level (`hftlab replay` then exits 1).
 """
 
@@ -23,6 +28,7 @@ import orjson
 from hftlab.okx.book import BookKeeper
 from hftlab.okx.events import BookMsg, ErrorEvent, ParseError, Ticker, Trade
 from hftlab.okx.parse import parse_frame
+from hftlab.okx.timestamps import MAX_AHEAD_S, MAX_BEHIND_S, TimestampGuard
 
 PARQUET_COLUMNS = ("recv_ns", "frame")
 PROGRESS_EVERY_S = 2.0
@@ -47,7 +53,8 @@ class InstrumentReport:
     ignored: int = 0  # updates before the book's first snapshot
     trades: int = 0
     tickers: int = 0
-    errors: int = 0  # unparseable frames, `event: error` frames, malformed book levels
+    errors: int = 0  # malformed frames, `event: error` frames, malformed book levels
+    malformed_frames: int = 0  # frames refused: unparseable, a bad field, implausible exchange times
 
     @property
     def failed(self) -> bool:
@@ -152,8 +159,11 @@ def _parquet_frames(files: list[Path]) -> Iterator[tuple[str | bytes, int]]:
     import pyarrow.parquet as pq
 
     try:
-        tables = [pq.read_table(f, columns=list(PARQUET_COLUMNS)) for f in files]
-        table = pa.concat_tables(tables, promote_options="permissive").sort_by("recv_ns")
+        tables = [pq.read_table(f, columns=[*PARQUET_COLUMNS, *(["seq"] if "seq" in pq.read_schema(f).names else [])])
+                  for f in files]
+        table = pa.concat_tables(tables, promote_options="permissive")
+        ordered = "seq" in table.column_names and table.column("seq").null_count == 0
+        table = table.sort_by("seq" if ordered else "recv_ns")
     except (OSError, pa.ArrowException) as e:
         raise ReplayInputError(f"cannot read the recorder's Parquet files: {e}") from None
 
@@ -170,16 +180,20 @@ _FROM_BOOK_STATS = ("snapshots", "updates", "seq_checked", "checksum_verified", 
                     "checksum_absent", "breaks", "malformed", "crossed", "ignored")
 
 
-def replay(paths: list[Path], progress=None) -> ReplayReport:
+def replay(paths: list[Path], progress=None, max_ts_ahead_ms: int | None = int(MAX_AHEAD_S * 1000),
+           max_ts_behind_ms: int | None = int(MAX_BEHIND_S * 1000)) -> ReplayReport:
     """Replay each recording with fresh books; `progress(frames, elapsed_s)` is called every few
-    seconds. Raises ReplayInputError for an unreadable input (checked before replaying anything) or
-    one that holds no frames."""
+    seconds. A bound None: exchange times are not checked against receive times that way (a
+    recording of a simulator faster than real time, or replaying an old recording). Raises
+    ReplayInputError for an unreadable input (checked before replaying anything) or one that holds
+    no frames."""
     sources = [(p, frames_of(p)) for p in paths]
     instruments: dict[str, InstrumentReport] = defaultdict(InstrumentReport)
     frames = 0
     t0 = next_report = time.monotonic()
     for path, source in sources:
         keeper = BookKeeper()
+        stamps = TimestampGuard(max_ts_ahead_ms, max_ts_behind_ms)
         first = frames
         for raw, recv_ns in source:
             frames += 1
@@ -188,7 +202,13 @@ def replay(paths: list[Path], progress=None) -> ReplayReport:
                 if now >= next_report:
                     progress(frames, now - t0)
                     next_report = now + PROGRESS_EVERY_S
-            for e in parse_frame(raw, recv_ns):
+            events = parse_frame(raw, recv_ns)
+            if type(events[0]) is ParseError or stamps.check(events, recv_ns) is not None:
+                bad = instruments[NO_INSTRUMENT]
+                bad.malformed_frames += 1
+                bad.errors += 1
+                continue
+            for e in events:
                 kind = type(e)
                 if kind is BookMsg:
                     keeper.apply(e)
@@ -196,7 +216,7 @@ def replay(paths: list[Path], progress=None) -> ReplayReport:
                     instruments[e.inst_id].trades += 1
                 elif kind is Ticker:
                     instruments[e.inst_id].tickers += 1
-                elif kind is ParseError or kind is ErrorEvent:
+                elif kind is ErrorEvent:
                     instruments[NO_INSTRUMENT].errors += 1
         if frames == first:
             raise ReplayInputError(f"{path}: holds no frames")

@@ -12,7 +12,11 @@
   answered as a `RestAnswer` whatever its code (the caller classes it, okx/outcomes.py).
 
 Reads (`get`) are signed with `hftlab.okx.auth` (fresh timestamp per attempt); demo trading adds
-`x-simulated-trading: 1` to every request. Transient read failures (HTTP 429/5xx, codes
+`x-simulated-trading: 1` to every request. Signatures carry the venue's time, not ours: OKX refuses
+a timestamp more than 30 s off its clock (50102), so `clock_offset_s` (venue minus local, measured by
+`sync_clock` over `/public/time`, half the round trip taken off) is added to every timestamp, and a
+50102 answer measures it again: a read is then retried at once, a write's answer is returned as is
+(it was refused, so it did not execute) and the next write is signed right. Transient read failures (HTTP 429/5xx, codes
 50001/50011/50013/50026, connection errors) are retried with jittered backoff; anything else raises
 `RestError` with OKX's code and message.
 
@@ -46,6 +50,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v5"
 TRANSIENT_CODES = frozenset({"50001", "50011", "50013", "50026"})
+TS_EXPIRED = "50102"  # the request's timestamp is more than 30 s off the venue's clock
 ORDERS_PAGE = 100  # orders-pending returns at most 100 per page
 
 
@@ -100,6 +105,7 @@ class OkxRest:
         self._session: aiohttp.ClientSession | None = None
         self.requests = 0
         self.retried = 0
+        self.clock_offset_s = 0.0  # the venue's clock minus ours (sync_clock)
 
     def __repr__(self) -> str:
         return f"OkxRest({self.base_url!r}, demo={self.demo}, signed={self.credentials is not None})"
@@ -128,6 +134,7 @@ class OkxRest:
         if private and self.credentials is None:
             raise RestError(request_path, "-", "private endpoint needs credentials (hftlab.core.secrets.load_credentials)")
         backoff = Backoff(self._backoff.initial_s, self._backoff.max_s, rng=self._backoff.rng)
+        resynced = False
         for attempt in range(self.retries + 1):
             headers = self._headers("GET", request_path) if private else (
                 {"x-simulated-trading": "1"} if self.demo else {})
@@ -143,6 +150,10 @@ class OkxRest:
                     return doc.get("data") or []
                 msg = doc.get("msg", "") if isinstance(doc, dict) else ""
                 error = RestError(request_path, code or "-", msg or body[:200].decode(errors="replace"), status)
+                if code == TS_EXPIRED and private and not resynced:
+                    resynced = True
+                    if await self.try_sync_clock():
+                        continue  # signed again with the venue's time, at once
                 if not (status == 429 or status >= 500 or code in TRANSIENT_CODES):
                     raise error
             except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError) as e:
@@ -187,6 +198,8 @@ class OkxRest:
         if not isinstance(doc, dict):
             return RestAnswer(status, "", raw[:200].decode(errors="replace"), [])
         data = doc.get("data")
+        if str(doc.get("code", "")) == TS_EXPIRED:  # refused, not executed: sign the next one right
+            await self.try_sync_clock()
         return RestAnswer(status, str(doc.get("code", "")), str(doc.get("msg", "")),
                           [d for d in data if isinstance(d, dict)] if isinstance(data, list) else [],
                           _micros(doc.get("inTime")), _micros(doc.get("outTime")))
@@ -195,7 +208,32 @@ class OkxRest:
         c = self.credentials
         assert c is not None
         return auth.rest_headers(c.api_key.get_secret_value(), c.api_secret.get_secret_value(),
-                                 c.passphrase.get_secret_value(), method, request_path, body, demo=self.demo)
+                                 c.passphrase.get_secret_value(), method, request_path, body, demo=self.demo,
+                                 now=self.venue_now())
+
+    # ----- the venue's clock ------------------------------------------------------------------
+    def venue_now(self) -> float:
+        """Unix seconds on the venue's clock, as far as we know it (what signatures carry)."""
+        return time.time() + self.clock_offset_s
+
+    async def sync_clock(self) -> float:
+        """Measure `clock_offset_s` over `/public/time` (the venue's time is taken as of the middle of
+        the round trip); returns it. Raises RestError or aiohttp.ClientError."""
+        t0 = time.time()
+        server_ms = await self.server_time()
+        t1 = time.time()
+        self.clock_offset_s = server_ms / 1000.0 - (t0 + t1) / 2
+        log.info("venue clock offset %+.3f s (round trip %.3f s)", self.clock_offset_s, t1 - t0)
+        return self.clock_offset_s
+
+    async def try_sync_clock(self) -> bool:
+        """`sync_clock`, logged instead of raised; False when the venue's clock could not be read."""
+        try:
+            await self.sync_clock()
+            return True
+        except (RestError, aiohttp.ClientError, TimeoutError, KeyError, IndexError, ValueError) as e:
+            log.warning("cannot read the venue's clock: %s", e)
+            return False
 
     # ----- the calls --------------------------------------------------------------------------
     async def server_time(self) -> int:

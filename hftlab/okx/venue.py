@@ -78,7 +78,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
@@ -86,6 +87,7 @@ from typing import Any, Protocol
 from hftlab.core.metrics import Stats
 from hftlab.core.ratelimit import TokenBucket
 from hftlab.core.secrets import Credentials
+from hftlab.core.tasks import Supervisor
 from hftlab.domain.instruments import InstrumentSpec
 from hftlab.domain.orders import Fill
 from hftlab.domain.venue import (
@@ -161,6 +163,7 @@ class VenueStats(Stats):
     unreadable: int = 0  # private push items that could not be read (logged)
     stream_drops: int = 0
     on_sent_errors: int = 0
+    task_failures: Counter = field(default_factory=Counter)  # task kind -> failures (core.tasks)
 
 
 class _Stream:
@@ -217,6 +220,7 @@ class OkxVenue:
         self._stream: _Stream | None = None
         self._up = asyncio.Event()
         self._subscription: asyncio.Task | None = None
+        self._tasks = Supervisor("okx-venue", self.stats.task_failures)
         self._subscribed = False  # the private channels are among the client's subscriptions
 
     def __repr__(self) -> str:
@@ -242,7 +246,7 @@ class OkxVenue:
     def _take_over(self) -> asyncio.Task:
         if self._subscription is None:
             self._orders.take_private(self._on_push, self._on_state)
-            self._subscription = asyncio.get_running_loop().create_task(self._subscribe(), name="okx-venue-subscribe")
+            self._subscription = self._tasks.spawn(self._subscribe(), "subscribe", name="okx-venue-subscribe")
         return self._subscription
 
     async def _subscribe(self) -> None:

@@ -11,7 +11,9 @@
   executed notebook, which papermill saves with the traceback) and the error.
 - At the end, finished or failed, pipeline.json goes into the folder and an MLflow run (kind
   `pipeline`) in the configured experiment records the parameters, each step's seconds and status,
-  and the executed notebooks with the small files of the folder as artifacts.
+  and the executed notebooks with the small files of the folder as artifacts. Text artifacts
+  (notebooks, kernels.log, JSON, YAML) are logged through `core.logs.redact`, with the venue's
+  credentials registered first: a secret a kernel printed reaches no MLflow store.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hftlab.core.jsonutil import json_default
+from hftlab.core.logs import redact
 from hftlab.pipeline.spec import Pipeline
 
 ARTIFACT_SUFFIXES = (".ipynb", ".json", ".png", ".yaml", ".log")
+TEXT_SUFFIXES = (".ipynb", ".json", ".yaml", ".log")  # logged redacted
 KERNEL_LOG = "kernels.log"  # the kernels' own stderr
 START_TIMEOUT_S = 180  # a kernel on two busy cores can take a while to answer
 
@@ -207,14 +211,21 @@ def _source_index(executed: Path, index: int) -> int:
 
 def log_run(pipe: Pipeline, result: Result, settings) -> str:
     """The pipeline as an MLflow run of its own; returns its id."""
+    import tempfile
+
+    from hftlab.core.secrets import CredentialsError, load_credentials
     from hftlab.models import tracking
 
+    try:  # registers the venue's credentials with the redactor (the kernels loaded them, not us)
+        load_credentials(settings.venue.name, settings.venue.credentials_file)
+    except CredentialsError:
+        pass
     mlflow = tracking.import_mlflow()
     experiment_id = tracking.use_experiment(settings.mlflow)
     tags = {"hftlab.kind": "pipeline", "hftlab.pipeline": pipe.name, "hftlab.run_dir": str(result.run_dir),
             "hftlab.status": "ok" if result.ok else "failed"}
     if result.failure:
-        tags["hftlab.failure"] = str(result.failure)[:4000]
+        tags["hftlab.failure"] = redact(str(result.failure))[:4000]
     run = mlflow.start_run(experiment_id=experiment_id, run_name=f"pipeline-{pipe.name}-{result.run_dir.name}", tags=tags)
     status = "FAILED"
     try:
@@ -223,12 +234,29 @@ def log_run(pipe: Pipeline, result: Result, settings) -> str:
             params.update(tracking.flat_params(s["name"], s["parameters"]))
         mlflow.log_params(params)
         mlflow.log_metrics({f"step.{s['name']}.seconds": s["seconds"] for s in result.steps})
-        mlflow.log_artifact(str(pipe.path))
-        for f in sorted(result.run_dir.rglob("*")):
-            if f.is_file() and f.suffix in ARTIFACT_SUFFIXES and "recording" not in f.parts:
-                rel = f.parent.relative_to(result.run_dir)
-                mlflow.log_artifact(str(f), artifact_path=None if str(rel) == "." else str(rel))
+        with tempfile.TemporaryDirectory(prefix="hftlab-artifacts-") as staging:
+            for path, where in run_artifacts(pipe.path, result.run_dir, Path(staging)):
+                mlflow.log_artifact(str(path), artifact_path=where)
         status = "FINISHED" if result.ok else "FAILED"
     finally:
         mlflow.end_run(status=status)
     return run.info.run_id
+
+
+def run_artifacts(pipeline_file: Path, run_dir: Path, staging: Path) -> list[tuple[Path, str | None]]:
+    """(file to log, artifact path) for the pipeline file and the run folder's small files, the text
+    ones as redacted copies under `staging`."""
+    files = [(Path(pipeline_file), None)]
+    for f in sorted(run_dir.rglob("*")):
+        if f.is_file() and f.suffix in ARTIFACT_SUFFIXES and "recording" not in f.parts:
+            rel = f.parent.relative_to(run_dir)
+            files.append((f, None if str(rel) == "." else str(rel)))
+    out = []
+    for i, (f, where) in enumerate(files):
+        if f.suffix in TEXT_SUFFIXES:
+            copy = staging / str(i) / f.name
+            copy.parent.mkdir(parents=True)
+            copy.write_text(redact(f.read_text(errors="replace")))
+            f = copy
+        out.append((f, where))
+    return out

@@ -4,10 +4,11 @@ Venue facts arrive more than once: a push and its duplicate, the fills feed and 
 the REST gap-fill after a reconnect, the replay at start-up. The ledger is what makes them count
 once, so that N restarts replaying the same facts (in the same order) rebuild identical state.
 
-`last_trade_id(inst_id)` is the reconciliation cursor ("fills since"): the highest trade id seen on
-the instrument's own sequence. Trade ids are decimal integers; the negative ids venues give
-liquidation and ADL trades are off that sequence and never become the cursor, and an id that is
-not an integer is kept but cannot order anything.
+`last_trade_id(inst_id)` is the highest trade id seen on the instrument's own sequence. It is NOT a
+safe "fills since" cursor: a push can bring a later fill while earlier ones were lost in a gap, so
+reconciliation keeps its own cursor, advanced only by a complete read (execution/reconcile.py).
+Trade ids are decimal integers; the negative ids venues give liquidation and ADL trades are off that
+sequence and never count here, and an id that is not an integer is kept but cannot order anything.
 """
 
 from __future__ import annotations

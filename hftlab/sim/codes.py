@@ -10,6 +10,8 @@ answer by `fill`.
 
 from __future__ import annotations
 
+import re
+
 Answer = tuple[str, str]  # (code, message)
 
 
@@ -110,7 +112,19 @@ def param_error(name: str) -> Answer:
     return fill(PARAM_ERROR, name)
 
 
+_SECRETS = r'"(?:apiKey|passphrase|sign|secretKey|api_secret|secret)"\s*:\s*'
+_SECRET_STRING = re.compile(f'({_SECRETS})"(?:[^"\\\\]|\\\\.)*"')
+_SECRET_LEFT = re.compile(f'{_SECRETS}(?!"\\*\\*\\*")')
+
+
 def invalid_request(text: str) -> Answer:
+    """OKX echoes the request as received; the simulator blanks the credentials of a login first (a
+    client's recorder keeps every control frame: a refused login must not write its key to disk).
+    A credential that is not a complete string (a cut frame, a number) ends the echo there."""
+    text = _SECRET_STRING.sub(r'\1"***"', text)
+    left = _SECRET_LEFT.search(text)
+    if left is not None:
+        text = text[:left.end()] + "***"
     return fill(WS_INVALID_REQUEST, text)
 
 

@@ -13,12 +13,14 @@ import collections
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
 from hftlab.core.metrics import Stats
+from hftlab.core.tasks import OnFailure, Supervisor
 from hftlab.sim import codes
 
 log = logging.getLogger("hftlab.sim.ws")
@@ -37,6 +39,7 @@ class SimStats(Stats):
     lag_ms: float = 0.0  # how far the feed loop trails market time
     slowdowns: int = 0  # times market time was slowed because the simulation could not keep up
     by_role: dict[str, int] = field(default_factory=lambda: {r: 0 for r in codes.ROLES})
+    task_failures: Counter = field(default_factory=Counter)  # task kind -> failures (core.tasks)
 
 
 class Session:
@@ -61,7 +64,9 @@ class Session:
         self._max_queue = max_queue
         self._queue: collections.deque[tuple[float, bytes]] = collections.deque()
         self._wake = asyncio.Event()
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name=f"sim-ws-{self.conn_id}")
+        # a writer that fails for another reason than the peer going drops the connection, counted
+        tasks = Supervisor(f"sim-ws-{self.conn_id}", stats.task_failures, on_stop=lambda _why: self.abort())
+        self._writer = tasks.spawn(self._write_loop(), "writer", OnFailure.STOP, name=f"sim-ws-{self.conn_id}")
 
     def send(self, payload: bytes, md: bool = False) -> None:
         if self.closing:

@@ -3,7 +3,8 @@
 Sources (format by file name):
   *.jsonl / *.json (optionally .gz)  one frame a line, either the raw frame as received (timed by
                                      its data[0].ts) or {"recv_ts": unix s, "msg": frame}
-  *.parquet                          the recorder's table: recv_ns int64, channel, inst_id, frame
+  *.parquet                          the recorder's table: recv_ns int64, channel, inst_id, frame (and seq,
+                                     the recording order, which the replay keeps)
   <INST>_<BAR>_*.csv[.gz]            candles ts_ms,date,open,high,low,close,volume -> candle<BAR>
                                      pushes (confirm "1" at each bar's close) and REST candles
 Each source starts when the replay starts and keeps its own spacing, scaled by `speed`; control
@@ -129,19 +130,25 @@ def load_parquet(path: Path) -> ReplaySource:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path, columns=["recv_ns", "channel", "inst_id", "frame"])
+        ordered = "seq" in pq.read_schema(path).names
+        table = pq.read_table(path, columns=["recv_ns", "channel", "inst_id", "frame", *(["seq"] if ordered else [])])
     except (OSError, ValueError, KeyError) as e:
         raise ReplayError(f"{path}: not a recorder Parquet file (recv_ns, channel, inst_id, frame): {e}") from None
+    if ordered:  # the recording's order; its wall clock (recv_ns) may have stepped back
+        table = table.sort_by("seq")
     src = ReplaySource(path)
     cols = table.to_pydict()
+    last_t = float("-inf")
     for ns, channel, inst_id, frame in zip(cols["recv_ns"], cols["channel"], cols["inst_id"], cols["frame"]):
-        if not channel or not inst_id or not frame or ns is None:
-            continue
+        if not channel or channel.startswith("_") or not inst_id or not frame or ns is None:
+            continue  # `_control` and `_malformed`: the recorder's, never a push to serve
         payload = frame.encode() if isinstance(frame, str) else bytes(frame)
         if b'"data"' not in payload:
             continue  # acks and other control frames
-        src.frames.append(ReplayFrame(ns / 1e6, channel, inst_id, payload))
-    src.frames.sort(key=lambda f: f.t_ms)
+        last_t = max(last_t, ns / 1e6) if ordered else ns / 1e6
+        src.frames.append(ReplayFrame(last_t, channel, inst_id, payload))
+    if not ordered:
+        src.frames.sort(key=lambda f: f.t_ms)
     return src
 
 

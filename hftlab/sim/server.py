@@ -26,6 +26,7 @@ from pathlib import Path
 from aiohttp import web
 
 from hftlab.core.secrets import SIM_CREDENTIALS, Credentials
+from hftlab.core.tasks import OnFailure, Supervisor
 from hftlab.sim import codes, tls
 from hftlab.sim.clock import MarketClock
 from hftlab.sim.config import SimConfig
@@ -153,7 +154,7 @@ class SimServer:
         self.port: int | None = None
         self.tls_files: tls.TlsFiles | None = None
         self._runner: web.AppRunner | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: Supervisor | None = None
 
     # --- addresses ---------------------------------------------------------------------------------
     @property
@@ -208,21 +209,22 @@ class SimServer:
                                    "(use port 0 for a free port)") from None
         self.port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
         self.clock = MarketClock(self.exchange.now_ms, self.cfg.speed)
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._feed_loop(), name="sim-feed"),
-                       loop.create_task(self._watchdog(), name="sim-watchdog"),
-                       loop.create_task(self.faults.run(), name="sim-faults")]
+        # supervised (core.tasks): the market and the watchdog restart if they fail; the fault
+        # scheduler and a replay are one pass each, logged and counted if they fail
+        tasks = self._tasks = Supervisor("sim", self.stats.task_failures)
+        tasks.spawn(self._feed_loop, "feed", OnFailure.RESTART, name="sim-feed")
+        tasks.spawn(self._watchdog, "watchdog", OnFailure.RESTART, name="sim-watchdog")
+        tasks.spawn(self.faults.run(), "faults", name="sim-faults")
         if self.replayer is not None:
-            self._tasks.append(loop.create_task(self.replayer.run(), name="sim-replay"))
+            tasks.spawn(self.replayer.run(), "replay", name="sim-replay")
         log.info("sim listening on %s (speed %gx, %d instruments%s)", self.rest_url, self.cfg.speed,
                  len(self.exchange.instruments), f", replaying {len(self.replayer.sources)} file(s)"
                  if self.replayer else "")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        if self._tasks is not None:
+            await self._tasks.close()
+            self._tasks = None
         await self.ws.close_all()
         if self._runner is not None:
             await self._runner.cleanup()

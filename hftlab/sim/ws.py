@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import orjson
 from aiohttp import WSMsgType, web
 
+from hftlab.core.tasks import Supervisor
 from hftlab.sim import codes, gate, private, trading, validation
 from hftlab.sim.faults import AckFault
 from hftlab.sim.hub import Hub, Session, SimStats
@@ -89,7 +90,7 @@ class WsGateway:
         self.compress = compress
         self.max_queue = max_queue
         self.sessions: set[Session] = set()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks = Supervisor("sim-ws", stats.task_failures)  # delayed acks, closes: logged and counted
 
     # --- connection lifecycle ------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -151,9 +152,7 @@ class WsGateway:
         await session.close(*codes.CLOSE_UPGRADE)
 
     def _spawn(self, coro) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro, coro.__name__.lstrip("_"))
 
     def watchdog_tick(self, now: float) -> None:
         """Close idle connections (the 30 s rule); private periodic snapshots."""
@@ -166,9 +165,8 @@ class WsGateway:
         self.privates.periodic(now)
 
     async def close_all(self, timeout_s: float = 2.0) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        tasks, self._tasks = self._tasks, Supervisor("sim-ws", self.stats.task_failures)  # a restart starts clean
+        await tasks.close()
         closing = [asyncio.ensure_future(s.close(*codes.CLOSE_SHUTDOWN)) for s in list(self.sessions)]
         if closing:
             await asyncio.wait(closing, timeout=timeout_s)

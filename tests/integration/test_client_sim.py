@@ -325,3 +325,17 @@ async def test_subscriptions_can_change_while_connected(sim, connect):
     await until(lambda: c.book("ETH-USDT").stats.updates > m + 5, what="more ETH updates")
     assert c.book(INST).stats.updates + c.book(INST).stats.ignored == n, "no BTC book pushes after unsubscribe"
     assert client.stats.connects["public"] == 1 and client.stats.sockets.subscribe_requests == 2
+
+
+async def test_closing_during_a_64008_rollover_grace_closes_both_sockets_and_every_task(sim, connect):
+    """The venue closed the old socket during the grace: its keepalive lived on after client.close()."""
+    client, c = await connect(rollover_grace_s=30.0)
+    await until(lambda: c.valid(), what="a valid book")
+    sim.faults.notice("public", close_after_s=1.0)
+    await until(lambda: client.stats.rollovers["public"] == 1, what="the successor up (the grace begins)")
+    await until(lambda: sim.stats.connections_open == 1, what="the venue closing the old socket")
+    c.task.cancel()
+    await client.close()
+    await until(lambda: sim.stats.connections_open == 0, what="the venue to see every socket closed")
+    left = [t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("okx-")]
+    assert left == [], left

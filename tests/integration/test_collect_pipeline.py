@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import orjson
 import pytest
 
 from hftlab.cache.manager import RedisCacheManager
@@ -74,9 +75,15 @@ async def test_collect_records_parquet_fills_redis_and_replays_clean(tmp_path, r
         assert ticker["instId"] == "ETH-USDT" and "last" in ticker
         trades = await reader.recent_trades("BTC-USDT", 1000)
         assert len(trades) == sum(1 for t in read_table(tmp_path, "trade", inst_id="BTC-USDT").to_pylist())
-        if summary["bars_closed"]:
-            bar = await reader.get_bar("1s", "BTC-USDT") or await reader.get_bar("1s", "ETH-USDT")
-            assert float(bar["low"]) <= float(bar["vwap"]) <= float(bar["high"])
+        # every instrument's latest closed 1 s bar is in Redis, as recorded
+        bars = [b for b in read_table(tmp_path, "bar").to_pylist() if b["timeframe"] == "1s"]
+        assert summary["bars_closed"] > 0 and bars
+        for inst in {b["inst_id"] for b in bars}:
+            last = max((b for b in bars if b["inst_id"] == inst), key=lambda b: b["ts_ms"])
+            bar = await reader.get_bar("1s", inst)
+            assert (int(bar["ts"]), float(bar["close"]), float(bar["volume"])) == (
+                last["ts_ms"], last["close"], last["volume"]), inst
+            assert float(bar["low"]) * (1 - 1e-12) <= float(bar["vwap"]) <= float(bar["high"]) * (1 + 1e-12)
 
 
 async def test_live_bars_equal_bars_rebuilt_from_the_recorded_trades(tmp_path, redis_url):
@@ -149,3 +156,36 @@ async def test_queue_overflow_drops_are_counted_and_books_recover(tmp_path):
     assert summary["books_valid"] == summary["books_total"] == 2, summary["book_stats"]
     # the raw tap is upstream of the queue: nothing was lost on disk
     assert read_table(tmp_path).num_rows == col.stats.frames_tapped
+
+
+async def test_a_hostile_trade_is_counted_recorded_raw_and_the_collection_goes_on(tmp_path):
+    """`"px": "abc"` parsed into a Trade; the consumer then died on float(px) in the bar builder, the
+    reader kept queueing, and at shutdown the re-raised error skipped recorder.close()."""
+    async with SimServer(SimConfig(seed=5, book_interval_ms=50)) as sim:
+        ep = Endpoints(sim.rest_url, sim.ws_url("public"), sim.ws_url("business"), sim.ws_url("private"))
+        col = collector(ep, tmp_path, channels=("trades", "books"), symbols=("BTC-USDT",))
+        stop = asyncio.Event()
+        hostile = orjson.dumps({"arg": {"channel": "trades", "instId": "BTC-USDT"}, "data": [
+            {"instId": "BTC-USDT", "tradeId": "666", "px": "abc", "sz": "1", "side": "buy",
+             "ts": str(time.time_ns() // 1_000_000)}]})
+
+        async def inject():
+            try:
+                await until(lambda: col.client.stats.events["books"] > 0, 30.0, "the book stream")
+                sim.hub.publish(("trades", "BTC-USDT"), hostile)
+                await until(lambda: col.client.stats.parse_errors == 1, 30.0, "the hostile frame refused")
+                seen = col.stats.events
+                await until(lambda: col.stats.events > seen + 20, 30.0, "events handled after it")
+            finally:
+                stop.set()
+
+        side = asyncio.create_task(inject())
+        summary = await col.run(60.0, stop)
+        await side
+    assert summary["parse_errors"] == 1 and summary["handler_errors"] == 0
+    assert not col.stats.task_failures
+    raw = read_table(tmp_path, channel="_malformed").to_pylist()
+    assert [r["frame"] for r in raw] == [hostile.decode()]
+    (err,) = read_table(tmp_path, "parse_error").to_pylist()
+    assert "px is not a number" in err["reason"]
+    assert read_table(tmp_path).num_rows == col.stats.frames_tapped  # every file finished

@@ -84,3 +84,29 @@ async def test_tls_prints_the_ca_and_serves_https(tmp_path):
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
     assert not Path(ca).exists()                                         # the throwaway CA is removed on exit
+
+
+def test_the_bind_warning_names_plain_ws_beyond_loopback():
+    from hftlab.commands.sim import bind_warning
+
+    for quiet in (("127.0.0.1", False), ("::1", False), ("localhost", False), ("127.0.0.2", False),
+                  ("0.0.0.0", True)):
+        assert bind_warning(*quiet) is None, quiet
+    for loud in ("0.0.0.0", "::", "192.168.1.5", "sim.example.org"):
+        w = bind_warning(loud, False)
+        assert w is not None and loud in w and "ws://" in w and "--tls" in w
+
+
+async def test_listening_beyond_loopback_over_plain_ws_warns_before_it_starts():
+    proc = await _start("--host", "0.0.0.0", "--port", "0", "--progress-interval", "3600")
+    try:
+        seen = []
+        while not any("WARNING" in line for line in seen):  # printed before the server starts
+            line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+            assert line, f"sim exited: {seen}"
+            seen.append(line)
+        assert seen[-1].startswith("hftlab sim: WARNING: listening on 0.0.0.0 over plain http:// and ws://"), seen
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 30)

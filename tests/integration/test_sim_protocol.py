@@ -97,6 +97,19 @@ async def test_login_rules(sim):
         assert again["code"] == "60031"
 
 
+async def test_a_malformed_login_is_refused_without_echoing_its_credentials(sim):
+    """The 60012 echo of a login the gateway cannot read lands in every recording of control frames."""
+    async with await WireClient.connect(sim.ws_url("private")) as c:
+        login = {"op": "login", "extra": 1, "args": [{"apiKey": "hftlab-sim-key", "passphrase": "hftlab-sim-passphrase",
+                                                      "timestamp": str(int(time.time())), "sign": "c2VjcmV0c2lnbg=="}]}
+        await c.send(login)
+        err = await c.recv()
+        assert (err["event"], err["code"]) == ("error", "60012")
+        assert err["msg"].startswith('Invalid request: {"op":"login"') and '"apiKey":"***"' in err["msg"]
+        for secret in ("hftlab-sim-key", "hftlab-sim-passphrase", "c2VjcmV0c2lnbg=="):
+            assert secret not in err["msg"]
+
+
 async def test_bad_sign_is_refused(sim):
     async with await WireClient.connect(sim.ws_url("private")) as c:
         await c.send({"op": "login", "args": [{"apiKey": "hftlab-sim-key", "passphrase": "hftlab-sim-passphrase",

@@ -18,6 +18,10 @@ import pytest
 from hftlab.core.config import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("0*.ipynb"))
+# The nbval run's own limit stays inside the test's: when it expires the child is killed and its
+# output reported; were pytest's timeout first, the test would die blind and the child run on.
+NBVAL_TIMEOUT_S = 900
+TEST_TIMEOUT_S = NBVAL_TIMEOUT_S + 60
 STEPS = ["01_collect", "02_features", "03_train", "04_backtest", "05_promote", "06_live"]
 
 
@@ -42,6 +46,7 @@ def test_stored_without_outputs_with_a_parameters_cell(path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(TEST_TIMEOUT_S)
 def test_notebooks_run_under_nbval(tmp_path):
     config = tmp_path / "notebooks.yaml"
     config.write_text(
@@ -52,7 +57,11 @@ def test_notebooks_run_under_nbval(tmp_path):
     env.pop("HFTLAB__MLFLOW__TRACKING_URI", None)
     cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", "-q",
            "--no-header", *[str(p) for p in NOTEBOOKS]]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    try:
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=NBVAL_TIMEOUT_S)
+    except subprocess.TimeoutExpired as e:  # the child is killed by now
+        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        pytest.fail(f"nbval ran past {NBVAL_TIMEOUT_S} s:\n{out[-6000:]}")
     tail = proc.stdout[-6000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, tail
     cells = sum(1 for p in NOTEBOOKS for c in nbformat.read(str(p), as_version=4).cells if c.cell_type == "code")
@@ -60,3 +69,10 @@ def test_notebooks_run_under_nbval(tmp_path):
     run_dir = tmp_path / "var" / "runs" / "notebooks"
     for name in ("bars.parquet", "features.json", "train.json", "backtest.json", "promote.json", "live.json"):
         assert (run_dir / name).is_file(), name
+
+
+def test_the_nbval_run_times_out_inside_its_test(request):
+    """The nbval child ran up to 900 s under pytest's 300 s default: the test died first, blind."""
+    marks = [m.args[0] for m in test_notebooks_run_under_nbval.pytestmark if m.name == "timeout"]
+    test_limit = marks[0] if marks else float(request.config.getini("timeout"))
+    assert NBVAL_TIMEOUT_S < test_limit

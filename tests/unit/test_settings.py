@@ -2,6 +2,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hftlab.cli import main
 from hftlab.core.config import CONFIG_DIR, ConfigError, env_overrides
@@ -19,7 +21,7 @@ def test_default_is_embedded_offline():
     s = load_config(CONFIG_DIR / "default.yaml", environ={})
     assert s.venue.name == "sim"
     assert s.redis.url == "embedded"
-    assert (s.redis.maxmemory, s.redis.maxmemory_policy, s.redis.appendonly) == ("2gb", "allkeys-lru", True)
+    assert (s.redis.maxmemory, s.redis.maxmemory_policy, s.redis.appendonly) == ("2gb", "volatile-lru", True)
     assert s.trading.symbols == ["BTC-USDT", "ETH-USDT", "SOL-USDT"]
     assert s.trading.timeframes == ["1s", "3s", "1m"]
     assert s.mlflow.tracking_uri == f"sqlite:///{CONFIG_DIR.parent / 'mlruns' / 'mlflow.db'}"
@@ -165,3 +167,35 @@ def test_model_names_are_per_world():
     for name in ("okx-demo.yaml", "okx-live.yaml"):
         assert load_config([CONFIG_DIR / name], environ={}).mlflow.model_name == "hftlab-signal-okx"
     assert Settings.model_validate({"mlflow": {"model_name": "mine"}}).mlflow.model_name == "mine"
+
+
+# -- the loader on hostile input: a Settings or a ConfigError, nothing else -----------------------
+
+_SECTIONS = sorted(Settings.model_fields)
+_KEYS = sorted({k for s in _SECTIONS
+                for k in (getattr(Settings.model_fields[s].annotation, "model_fields", None) or {})})
+_scalar = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=12)
+           | st.sampled_from(["1gb", "lots", "-1", "nan", "inf", "sim", "okx-live", "BTC-USDT", "1s", "[", "{a: 1}",
+                              "embedded", "redis://x", "~", "null", "0x10", "1e400"]))
+_value = st.recursive(_scalar, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), inner, max_size=3), max_leaves=8)
+_doc = st.dictionaries(st.sampled_from(_SECTIONS) | st.text(max_size=6),
+                       st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), _value, max_size=4) | _value,
+                       max_size=4)
+_env = st.dictionaries(st.sampled_from([f"HFTLAB__{s.upper()}__{k.upper()}" for s in _SECTIONS for k in _KEYS[:40]])
+                       | st.just("HFTLAB__") | st.just("HFTLAB____X"), st.text(max_size=10) | _scalar.map(str),
+                       max_size=3)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_doc.map(lambda d: yaml.safe_dump(d, allow_unicode=True)), st.text(max_size=60),
+                 st.binary(max_size=40).map(lambda b: b.decode("latin-1"))), _env)
+def test_any_file_and_environment_give_settings_or_a_config_error(tmp_path_factory, text, env):
+    path = tmp_path_factory.mktemp("cfg") / "hostile.yaml"
+    path.write_text(text)
+    try:
+        s = load_config([path], environ=env)
+    except ConfigError as e:
+        assert e.problems
+    else:
+        assert isinstance(s, Settings)

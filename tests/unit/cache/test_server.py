@@ -37,7 +37,7 @@ def test_production_settings_password_and_stop(tmp_path):
         r = redis.Redis.from_url(server.url, decode_responses=True)
         assert r.ping()
         assert r.config_get("maxmemory")["maxmemory"] == str(64 * 1024 * 1024)
-        assert r.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
+        assert r.config_get("maxmemory-policy")["maxmemory-policy"] == "volatile-lru"  # market data only (TTLs)
         assert r.config_get("appendonly")["appendonly"] == "yes"
         assert r.config_get("bind")["bind"] == "127.0.0.1"
         try:

@@ -38,7 +38,9 @@ async def test_raw_frames_round_trip_verbatim_with_the_fixed_schema(tmp_path):
     assert table.num_rows == 71
     got = {(r["recv_ns"], r["frame"]) for r in table.to_pylist() if r["channel"] == "trades"}
     assert got == set(fs)
-    assert table.column("recv_ns").to_pylist() == sorted(table.column("recv_ns").to_pylist())
+    # in recording order (`seq`), not wall-clock order: the control frame was recorded last
+    assert table.column("seq").to_pylist() == list(range(71))
+    assert table.column("recv_ns").to_pylist() == [ns for ns, _ in fs] + [NS + 5]
     btc = tmp_path / "raw" / "channel=trades" / "inst_id=BTC-USDT" / "date=2026-11-18"
     assert [p.name for p in btc.iterdir()] == ["part-00000.parquet"]
     assert pq.read_table(btc / "part-00000.parquet").schema == RAW_SCHEMA
@@ -175,3 +177,62 @@ async def test_real_okx_frames_round_trip(shared_data, tmp_path):
     assert read_table(tmp_path, "book").num_rows == sum(isinstance(e, BookMsg) for e in again)
     assert read_table(tmp_path, "trade").num_rows == sum(isinstance(e, Trade) for e in again) > 0
     assert isinstance(read_table(tmp_path, "book").column("asks").type, pa.ListType)
+
+
+def _trade(inst: str, i: int, ts_ms: int) -> Trade:
+    return Trade("trades", inst, str(i), "100.5", "0.25", "buy", ts_ms, NS + i)
+
+
+async def test_rows_arrow_cannot_convert_lose_only_their_partition_and_close_still_finishes_every_file(tmp_path):
+    """A value past int64 (an impossible `ts`) fails the Arrow conversion of its batch: that partition's
+    rows are lost and counted; every other partition is written and every file finished on close."""
+    rec = Recorder(tmp_path, flush_interval_s=3600)
+    await rec.start()
+    for ns, f in frames(3):
+        rec.add_raw(ns, "trades", "BTC-USDT", f)
+    for i in range(3):
+        rec.add_event(_trade("BTC-USDT", i, NS // 10**6 + i))
+    rec.add_event(_trade("ETH-USDT", 9, 1 << 70))
+    await rec.flush()  # the flush loop's own step: it must not raise
+    await rec.close()
+    assert read_table(tmp_path).num_rows == 3
+    assert read_table(tmp_path, "trade").column("inst_id").to_pylist() == ["BTC-USDT"] * 3
+    assert (rec.stats.rows_lost, rec.stats.write_errors) == (1, 1)
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".")], "every file is finished"
+
+
+async def test_a_flush_loop_that_fails_is_restarted_and_close_finishes_the_files(tmp_path, monkeypatch):
+    rec = Recorder(tmp_path, flush_interval_s=0.01)
+    real_flush, calls = rec.flush, []
+
+    async def flaky_flush(finish: bool = False) -> None:
+        calls.append(finish)
+        if len(calls) == 1:
+            raise RuntimeError("disk hiccup")
+        await real_flush(finish)
+
+    monkeypatch.setattr(rec, "flush", flaky_flush)
+    await rec.start()
+    for ns, f in frames(4):
+        rec.add_raw(ns, "trades", "BTC-USDT", f)
+    for _ in range(3000):  # up to 30 s: the restart's backoff, then the next flush
+        if rec.stats.raw_rows:
+            break
+        await asyncio.sleep(0.01)
+    assert rec.stats.task_failures == {"flush": 1} and rec.stats.raw_rows == 4
+    await rec.close()
+    assert calls[-1] is True and read_table(tmp_path).num_rows == 4
+
+
+async def test_raw_rows_keep_the_recording_order_when_the_wall_clock_steps_back_and_across_restarts(tmp_path):
+    fs = frames(6)
+    stepped = [(NS + 1000, fs[0][1]), (NS + 2000, fs[1][1]), (NS + 500, fs[2][1])]  # NTP stepped back 1.5 µs
+    async with Recorder(tmp_path) as rec:
+        for ns, f in stepped:
+            rec.add_raw(ns, "trades", "BTC-USDT", f)
+    async with Recorder(tmp_path) as rec:  # a restart continues the sequence
+        for ns, f in fs[3:]:
+            rec.add_raw(ns, "trades", "BTC-USDT", f)
+    table = read_table(tmp_path)
+    assert table.column("frame").to_pylist() == [f for _, f in fs]
+    assert table.column("seq").to_pylist() == list(range(6))

@@ -508,3 +508,39 @@ async def test_timers_drive_heartbeats_periodic_passes_and_follow_ups(make_rig):
     with pytest.raises(RuntimeError):
         await m.start()  # a manager runs once; a restart is a new one on the journal
     journal.close()
+
+
+async def _until(pred, what: str, timeout_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not pred():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.001)
+
+
+async def test_a_runner_that_fails_is_restarted_and_counted_not_silently_gone(rig):
+    """The reconciliation runner's task dying (here: its wake-up raises) must not end reconciliation."""
+    await rig.start()
+    real = rig.m._pass_wanted
+    calls = []
+
+    class FlakyEvent:
+        async def wait(self):
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("wake-up failed")
+            return await real.wait()
+
+        def set(self):
+            real.set()
+
+        def clear(self):
+            real.clear()
+
+    rig.m._pass_wanted = FlakyEvent()
+    passes = rig.m.stats.reconcile_passes
+    real.set()  # one pass; the runner's next wait raises, and the supervisor restarts it
+    await _until(lambda: rig.m.stats.task_failures["passes"] == 1 and len(calls) >= 2, "the runner restarted")
+    assert rig.m.stats.task_failures == {"passes": 1}
+    real.set()  # the restarted runner still runs passes
+    await _until(lambda: rig.m.stats.reconcile_passes >= passes + 2, "a pass by the restarted runner")
+    rig.m.detach()

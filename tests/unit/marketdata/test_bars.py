@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hftlab.marketdata.bars import BarBuilder, MultiBarBuilder, bars_from_trades, period_ms, source_channel
+from hftlab.marketdata.bars import (
+    MAX_FILL_BARS,
+    BarBuilder,
+    MultiBarBuilder,
+    bars_from_trades,
+    period_ms,
+    source_channel,
+)
 from hftlab.collect.recorder import Recorder, read_table
 from hftlab.okx.events import Trade
 from hftlab.okx.parse import parse_frame
@@ -163,3 +170,57 @@ async def test_real_okx_trades_through_parquet_give_the_live_bars(shared_data, t
     table = read_table(tmp_path, "trade")
     assert table.num_rows == n
     assert bars_from_trades(table, ["1s", "3s", "1m"], final=True) == bars
+
+
+# -- implausible jumps of exchange time ------------------------------------------------------------
+
+YEAR_MS = 365 * 86_400_000
+
+
+def test_one_far_future_trade_builds_no_bars_and_makes_no_later_trade_late():
+    """With fill_empty, a trade a year ahead built every 1 s bar up to it on the event loop (31.5M), and
+    every real trade after it was late: bars stopped for the run."""
+    b = BarBuilder("X", "1s", fill_empty=True)
+    assert b.update(T0 + 10, 10.0, 1.0, "buy") == []
+    assert b.update(T0 + 20 + YEAR_MS, 99.0, 1.0, "buy") == []  # held: one lone event may not jump a year
+    out = b.update(T0 + 1500, 11.0, 1.0, "sell") + b.update(T0 + 2500, 12.0, 1.0, "buy")
+    assert [bar.ts_ms - T0 for bar in out] == [0, 1000]
+    assert (b.late_trades, b.outlier_trades) == (0, 1)
+    assert [bar.close for bar in out] == [10.0, 11.0]
+
+
+def test_a_real_pause_is_confirmed_by_the_next_event_and_a_long_gap_is_left_unfilled():
+    b = BarBuilder("X", "1s", fill_empty=True)
+    b.update(T0 + 10, 10.0, 1.0, "buy")
+    later = T0 + (MAX_FILL_BARS + 5) * 1000
+    assert b.update(later, 20.0, 1.0, "buy") == []  # held until confirmed
+    out = b.update(later + 1500, 21.0, 1.0, "sell")  # also beyond the bound: the market did move on
+    assert [bar.ts_ms - T0 for bar in out] == [0, later - later % 1000 - T0]  # no 10,005 filled bars
+    assert (b.late_trades, b.outlier_trades) == (0, 0)
+    assert [bar.close for bar in b.flush()] == [21.0]
+
+
+def test_a_gap_within_the_bound_is_filled_and_a_far_future_tick_is_ignored():
+    b = BarBuilder("X", "1s", fill_empty=True)
+    b.update(T0 + 10, 10.0, 1.0, "buy")
+    assert b.advance(T0 + YEAR_MS) == []  # a lone tick a year ahead: nothing closes
+    out = b.update(T0 + 3010, 11.0, 1.0, "buy")
+    assert [bar.ts_ms - T0 for bar in out] == [0, 1000, 2000]
+    assert len(b.advance(T0 + (MAX_FILL_BARS - 10) * 1000)) == MAX_FILL_BARS - 13  # the bound fills
+
+
+def test_a_held_trade_at_the_end_of_a_recording_is_applied():
+    b = BarBuilder("X", "1s")
+    b.update(T0, 10.0, 1.0, "buy")
+    b.update(T0 + YEAR_MS, 50.0, 1.0, "buy")
+    assert [bar.close for bar in b.flush()] == [10.0, 50.0]
+
+
+def test_the_rules_are_the_same_live_and_from_a_recording():
+    trades = [(T0 + 10, 10.0, 1.0, "buy"), (T0 + 50 + YEAR_MS, 99.0, 1.0, "buy"), (T0 + 1500, 11.0, 1.0, "sell"),
+              (T0 + 2600, 12.0, 1.0, "buy")]
+    live = run(BarBuilder("X", "1s", fill_empty=True), trades)
+    table = pa.table({"channel": ["trades"] * 4, "inst_id": ["X"] * 4, "px": [str(t[1]) for t in trades],
+                      "sz": [str(t[2]) for t in trades], "side": [t[3] for t in trades],
+                      "ts_ms": [t[0] for t in trades], "count": [1] * 4})
+    assert bars_from_trades(table, ["1s"], final=True, fill_empty=True) == live

@@ -457,3 +457,30 @@ def test_seq_ids_beyond_32_bits_survive(shared_data):
     msgs = book_msgs(shared_data, FILES_2026[1])
     assert all(m.seq_id > 2**32 for m in msgs)
     assert orjson.loads(orjson.dumps(msgs[0].seq_id)) == msgs[0].seq_id
+
+
+# -- the book engine on hostile messages (the parser bypassed): a Status, never an exception ------
+
+_hostile_str = st.sampled_from(["1", "100.5", "0", "-1", "-0", "abc", "", "inf", "nan", "1e400", "1e-400", " 5",
+                                "9" * 30, "\u0661", "0x1"])
+_hostile_level = st.one_of(st.lists(_hostile_str | st.integers() | st.none() | st.floats(), max_size=5),
+                           st.tuples(_hostile_str, _hostile_str), st.none(), st.integers(), _hostile_str,
+                           st.dictionaries(_hostile_str, _hostile_str, max_size=2))
+_hostile_side = st.lists(_hostile_level, max_size=6) | st.none() | _hostile_str | st.integers()
+_hostile_int = st.none() | st.integers(-(2**70), 2**70) | st.sampled_from([-1, 0, 1, 2, 3])
+_hostile_msg = st.builds(
+    BookMsg, st.sampled_from(["books", "books5", "bbo-tbt"]), st.sampled_from(["A", "B"]),
+    st.sampled_from(["snapshot", "update", None, "bogus", 3]), _hostile_side, _hostile_side,
+    st.integers(-(2**70), 2**70), st.integers(0, 2**62), _hostile_int, _hostile_int, _hostile_int)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_hostile_msg, min_size=1, max_size=20))
+def test_hostile_messages_never_raise_out_of_the_book_engine(msgs):
+    keeper = BookKeeper()
+    for m in msgs:
+        assert isinstance(keeper.apply(m), Status)
+        for book in keeper.books.values():
+            if book.valid:  # a valid book can always be read
+                book.top_of_book()
+                book.checksum()

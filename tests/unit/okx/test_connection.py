@@ -163,3 +163,35 @@ async def test_closing_fails_everything_waiting_on_the_socket():
     await asyncio.wait_for(task, 5)  # returns at once: the connection is gone
     assert h.conn.closed.done() and h.closed == [h.conn]
     assert not await h.conn.resubscribe({"channel": "books", "instId": "BTC-USDT"})
+
+
+async def test_a_reader_that_fails_aborts_the_socket_is_counted_and_takes_the_keepalive_with_it():
+    """An exception the reader does not expect (here from the frame handler) must not leave a socket
+    that nobody reads: the socket is aborted, `closed` resolves, the keepalive ends with it."""
+    ws = FakeWs(answer_pings=True)
+    stats = SocketStats()
+
+    def bad_handler(conn, raw, ns):
+        raise RuntimeError("handler bug")
+
+    conn = Connection("public", "ws://test", ws, ClientConfig(ping_interval_s=0.02), stats=stats,
+                      on_frame=bad_handler, on_refused=lambda *a: None)
+    conn.start()
+    ws.incoming.put_nowait('{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[]}')
+    await asyncio.wait_for(asyncio.shield(conn.closed), 10)
+    await until(lambda: not [t for t in asyncio.all_tasks() if t.get_name().startswith("okx-")],
+                what="the reader and keepalive tasks to end")
+    assert stats.task_failures == {"reader": 1} and ws.aborted
+    assert "RuntimeError: handler bug" in conn.close_reason
+
+
+async def test_login_signs_with_the_venues_time_and_names_the_refusal_code():
+    ws = FakeWs()
+    h = Harness(ws)
+    task = asyncio.create_task(h.conn.login(SIM_CREDENTIALS, now=1_700_000_000.75))
+    await until(lambda: ws.requests(), what="the login request")
+    assert ws.requests()[0]["args"][0]["timestamp"] == "1700000000"
+    h.conn.handle_control(ErrorEvent("60006", "Timestamp request expired"))
+    with pytest.raises(LoginError) as err:
+        await asyncio.wait_for(task, 5)
+    assert err.value.code == "60006"

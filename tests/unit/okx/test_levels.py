@@ -76,10 +76,18 @@ def test_unreadable_levels_raise(Levels, bad):
 
 
 def test_first_bad_level():
-    good = [["1", "2", "0", "1"], ["2", "3"]]
+    good = [["1", "2", "0", "1"], ["2", "3"], ["0.5", "0"]]
     for f in (lv.py_first_bad_level, compiled.first_bad_level):
         assert f(good) == -1 and f([]) == -1
-        assert f(good + [["1"]]) == 2 and f([("1", "2")]) == 0 and f([["1", 2]]) == 0 and f([None]) == 0
+        assert f(good + [["1"]]) == 3 and f([("1", "2")]) == 0 and f([["1", 2]]) == 0 and f([None]) == 0
+
+
+@pytest.mark.parametrize("bad", [["abc", "1"], ["-1", "1"], ["0", "1"], ["0.000", "1"], ["inf", "1"], ["nan", "1"],
+                                 ["1e400", "1"], ["", "1"], ["1", "-2"], ["1", "abc"], ["1", "inf"], ["1", ""],
+                                 ["1", "NaN"], ["-0", "1"], ["\ud800", "1"]])
+def test_first_bad_level_refuses_prices_and_sizes_that_are_not_finite_numbers_positive_where_they_must_be(bad):
+    for f in (lv.py_first_bad_level, compiled.first_bad_level):
+        assert f([["1", "2"], bad]) == 1, f
 
 
 def test_the_parser_check_takes_string_levels_out_of_the_collectors_care():
@@ -103,6 +111,19 @@ sorted_levels = side_levels.map(lambda xs: sorted(xs, key=lambda x: float(x[0]))
 ops = st.lists(st.tuples(st.sampled_from(["load", "apply"]), st.sampled_from([1.0, -1.0]),
                          st.one_of(side_levels, sorted_levels, sorted_levels.map(lambda xs: xs[::-1]))),
                min_size=1, max_size=25)
+
+
+hostile = st.one_of(prices, sizes, st.sampled_from(["-1", "-0", "0", "abc", "", "inf", "-inf", "nan", "1e400",
+                                                    "1e-400", " ", "1.2.3", "0x10", "+5", "5.", ".5", "\ud800",
+                                                    "9" * 25, "0." + "0" * 30 + "1"]), st.text(max_size=8))
+hostile_level = st.one_of(level, st.lists(hostile, min_size=0, max_size=5), st.tuples(hostile, hostile), st.none(),
+                          st.integers(), st.lists(st.one_of(hostile, st.integers(), st.none()), max_size=4))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(hostile_level, max_size=12))
+def test_the_parser_check_compiled_equals_definition(levels):
+    assert compiled.first_bad_level(levels) == lv.py_first_bad_level(levels)
 
 
 def _outcome(side, op, levels):

@@ -138,12 +138,17 @@ def test_private_push_keeps_okx_dicts(shared_data):
 # -- real captures -------------------------------------------------------------------------------
 
 def test_every_recorded_frame_parses(shared_data):
-    for path in sorted((shared_data / "okx/ws").glob("*.jsonl")):
+    paths = sorted((shared_data / "okx/ws").glob("*.jsonl"))
+    assert len(paths) == 4, paths  # an empty glob must not pass
+    frames = 0
+    for path in paths:
         for line in path.read_bytes().splitlines():
             doc = orjson.loads(line)
             raw = orjson.dumps(doc["msg"]) if "recv_ts" in doc else line
             for e in parse_frame(raw, 0):
+                frames += 1
                 assert not isinstance(e, ParseError), (path.name, e)
+    assert frames > 3000
 
 
 def test_ccxt_fixture(shared_data):
@@ -238,6 +243,58 @@ def test_malformed_frames_become_parse_errors(raw, reason):
     assert isinstance(e, ParseError), e
     assert reason in e.reason
     assert e.recv_ns == 7
+
+
+_T = '{"arg":{"channel":"trades","instId":"X"},"data":[{"tradeId":"1","px":%s,"sz":%s,"side":%s,"ts":%s%s}]}'
+
+
+def _trade(px='"1.5"', sz='"2"', side='"buy"', ts='"1700000000000"', extra=""):
+    return _T % (px, sz, side, ts, extra)
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (_trade(px='"abc"'), "px is not a number"),
+    (_trade(px='"-1"'), "px must be a finite number > 0"),
+    (_trade(px='"0"'), "px must be a finite number > 0"),
+    (_trade(px='"inf"'), "px must be a finite number"),
+    (_trade(px='"nan"'), "px must be a finite number"),
+    (_trade(px='"1e400"'), "px must be a finite number"),
+    (_trade(px='""'), "px is not a number"),
+    (_trade(px="1.5"), "px must be a string"),
+    (_trade(sz='"0"'), "sz must be a finite number > 0"),
+    (_trade(sz='"-3"'), "sz must be a finite number > 0"),
+    (_trade(sz="null"), "sz must be a string"),
+    (_trade(side='"hold"'), "side must be buy or sell"),
+    (_trade(ts='"-5"'), "ts must be a string of digits"),
+    (_trade(ts='"0"'), "ts is no time"),
+    (_trade(ts='"99999999999999999999"'), "ts is no time"),
+    (_trade(ts='"1.7e12"'), "ts must be a string of digits"),
+    (_trade(ts="true"), "ts must be a string of digits"),
+    (_trade(extra=',"count":"-2"'), "count must be a non-negative integer"),
+    ('{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[["-1","1","0","1"]],"bids":[],'
+     '"ts":"1"}]}', "level"),
+    ('{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[],"bids":[["1","inf","0","1"]],'
+     '"ts":"1"}]}', "level"),
+    ('{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[["NaN","1"]],"bids":[],"ts":"1"}]}',
+     "level"),
+    ('{"arg":{"channel":"tickers","instId":"X"},"data":[{"instId":"X","last":"abc","lastSz":"1","bidPx":"1",'
+     '"bidSz":"1","askPx":"2","askSz":"1","ts":"1"}]}', "last is not a number"),
+    ('{"arg":{"channel":"tickers","instId":"X"},"data":[{"instId":"X","last":"1","lastSz":"1","bidPx":"-1",'
+     '"bidSz":"1","askPx":"2","askSz":"1","ts":"1"}]}', "bidPx must be a finite number >= 0"),
+    ('{"arg":{"channel":"candle1m","instId":"X"},"data":[["1","2","-3","1","2","5","6"]]}', "candle price"),
+    ('{"arg":{"channel":"candle1m","instId":"X"},"data":[["1","2","3","1","2","-5","6"]]}', "candle volume"),
+    ('{"arg":{"channel":"candle1m","instId":"X"},"data":[["soon","2","3","1","2","5","6"]]}', "ts must be"),
+])
+def test_hostile_values_are_malformed_with_a_reason(raw, reason):
+    e = one(raw)
+    assert isinstance(e, ParseError), e
+    assert reason in e.reason, e.reason
+
+
+def test_a_ticker_may_leave_a_price_empty():
+    t = one('{"arg":{"channel":"tickers","instId":"X"},"data":[{"instId":"X","last":"1","lastSz":"1","bidPx":"",'
+            '"bidSz":"","askPx":"2","askSz":"1","ts":"1"}]}')
+    assert isinstance(t, Ticker) and t.bid_px == ""
 
 
 def test_parse_error_keeps_a_truncated_copy_of_the_frame():

@@ -126,3 +126,42 @@ async def test_get_waits_for_put_and_close_ends_the_stream():
     assert (await q.get()).trade_id == "2"
     with pytest.raises(QueueClosed):
         await q.get()
+
+
+async def test_a_second_consumer_does_not_orphan_the_first_and_close_wakes_both():
+    """One waiter slot: a second get() replaced the first's future, which no put or close ever woke."""
+    q = EventQueue(10)
+    first = asyncio.create_task(q.get())
+    await asyncio.sleep(0)
+    second = asyncio.create_task(q.get())
+    await asyncio.sleep(0)
+    q.put(trade(1))
+    q.put(trade(2))
+    done, _ = await asyncio.wait({first, second}, timeout=5)
+    assert {t.result().trade_id for t in done} == {"1", "2"}
+    a, b = asyncio.create_task(q.get()), asyncio.create_task(q.get())
+    await asyncio.sleep(0)
+    q.close()
+    results = await asyncio.wait_for(asyncio.gather(a, b, return_exceptions=True), 5)
+    assert all(isinstance(r, QueueClosed) for r in results)
+
+
+async def test_a_cancelled_waiter_leaves_no_trace_and_the_next_one_is_woken():
+    q = EventQueue(10)
+    gone = asyncio.create_task(q.get())
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.gather(gone, return_exceptions=True)
+    waiting = asyncio.create_task(q.get())
+    await asyncio.sleep(0)
+    q.put(trade(7))
+    assert (await asyncio.wait_for(waiting, 5)).trade_id == "7"
+
+
+def test_put_after_close_is_refused_and_counted():
+    q = EventQueue(10)
+    q.put(trade(1))
+    q.close()
+    assert q.put(trade(2)) is False and q.put(private(3)) is False
+    assert q.stats.after_close == 2 and q.stats.put == 1
+    assert [e.trade_id for e in drain(q)] == ["1"]

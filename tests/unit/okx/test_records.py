@@ -96,6 +96,40 @@ def test_any_mangled_push_is_read_or_refused_as_bad(changes):
         pass
 
 
+_hostile_value = st.recursive(
+    st.one_of(st.sampled_from(["", "0", "-1", "1.5", "live", "net", "long", "x", "1e3", "nan", "inf", "-inf", "1e400",
+                               "99999999999999999999999", "snapshot", "0.000", "1_0", " 1"]),
+              st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=6)),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6)
+POSITION = {"instId": "X-SWAP", "pos": "3", "posSide": "net", "avgPx": "100", "markPx": "101", "uTime": "5"}
+BP_ITEM = {"eventType": "snapshot", "pTime": "9", "posData": [{"instId": "X-SWAP", "pos": "1", "avgPx": "5",
+                                                               "posSide": "net", "uTime": "8"}]}
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(sorted(DOCS_PUSH)), _hostile_value, max_size=6),
+       st.dictionaries(st.sampled_from(sorted(POSITION)), _hostile_value, max_size=4),
+       st.dictionaries(st.sampled_from(sorted(BP_ITEM)), _hostile_value, max_size=3),
+       st.dictionaries(st.sampled_from(sorted(BP_ITEM["posData"][0])), _hostile_value, max_size=3))
+def test_the_private_push_records_read_any_hostile_value_or_refuse_it_as_bad(order, pos, bp, bp_pos):
+    """Every reader a private push goes through (orders, positions, balance_and_position, fills): a
+    valid fact or BadRecord, whatever the values: nothing else escapes to the socket's reader."""
+    item = {**BP_ITEM, **bp}
+    if "posData" not in bp:
+        item["posData"] = [{**BP_ITEM["posData"][0], **bp_pos}]
+    for read in (lambda: records.order_update({**DOCS_PUSH, **order}),
+                 lambda: records.venue_order({**DOCS_PUSH, **order}),
+                 lambda: records.push_fill({**DOCS_PUSH, **order}),
+                 lambda: records.history_fill({**DOCS_PUSH, "ts": "1", **order}),
+                 lambda: records.position({**POSITION, **pos}),
+                 lambda: records.bp_positions(item, {"X-SWAP": D(99)})):
+        try:
+            read()
+        except BadRecord:
+            pass
+
+
 def test_history_fills_leave_the_venues_own_trades_to_positions():
     row = {"instId": "TST-USDT-SWAP", "tradeId": "12", "clOrdId": "5", "ordId": "9", "side": "buy", "fillPx": "100",
            "fillSz": "2", "fee": "-0.1", "feeCcy": "USDT", "ts": "1700", "fillTime": "1699", "execType": "T"}

@@ -111,13 +111,17 @@ def test_negative_control_2026_dropped_update_is_a_break(shared_data, tmp_path, 
     assert rc == 1 and doc["totals"]["breaks"] == 1 and doc["totals"]["checksum_mismatched"] == 0
 
 
-def _write_recorder_parquet(frames, path, recv_ns) -> None:
+NS_2022 = 1_646_010_000 * 10**9  # 2022-02-28 01:00 UTC, after the recording (its ts are not ahead of it)
+
+
+def _write_recorder_parquet(frames, path, recv_ns, seq=None) -> None:
     events = [parse_frame(f, 0)[0] for f in frames]
     table = pa.table({
         "recv_ns": pa.array(recv_ns, pa.int64()),
         "channel": [getattr(e, "channel", "") for e in events],
         "inst_id": [getattr(e, "inst_id", "") for e in events],
         "frame": [f.decode() for f in frames],
+        **({"seq": pa.array(seq, pa.int64())} if seq is not None else {}),
     })
     pq.write_table(table, path)
 
@@ -125,7 +129,7 @@ def _write_recorder_parquet(frames, path, recv_ns) -> None:
 def test_parquet_directory_is_merged_in_recv_ns_order(shared_data, tmp_path, capsys):
     frames = [(raw if isinstance(raw, bytes) else raw.encode()) for raw, _ in
               replay.frames_of(shared_data / WS / FILE_2022)]
-    recv_ns = [1_000 + i for i in range(len(frames))]
+    recv_ns = [NS_2022 + i for i in range(len(frames))]
     # split the recording over three files whose rows interleave in time, each file shuffled
     rows = list(range(len(frames)))
     random.Random(7).shuffle(rows)
@@ -149,6 +153,23 @@ def test_parquet_directory_is_merged_in_recv_ns_order(shared_data, tmp_path, cap
     _write_recorder_parquet(frames, one_file, recv_ns)
     rc, out, _ = run_cli(capsys, "--json", one_file)
     assert rc == 0 and orjson.loads(out)["totals"]["checksum_verified"] == 3679
+
+
+def test_parquet_recordings_replay_in_recording_order_when_the_wall_clock_stepped_back(shared_data, tmp_path,
+                                                                                     capsys):
+    """The recorder's `seq` is the order: an NTP step back halfway through the recording (recv_ns jumps
+    back a minute) must not move the later frames before the earlier ones."""
+    frames = [(raw if isinstance(raw, bytes) else raw.encode()) for raw, _ in
+              replay.frames_of(shared_data / WS / FILE_2022)]
+    half = len(frames) // 2
+    recv_ns = [NS_2022 + i * 1_000_000 for i in range(half)] + [NS_2022 - 60 * 10**9 + i * 1_000_000
+                                                                 for i in range(len(frames) - half)]
+    path = tmp_path / "stepped.parquet"
+    _write_recorder_parquet(frames, path, recv_ns, seq=list(range(len(frames))))
+    rc, out, _ = run_cli(capsys, "--json", path)
+    doc = orjson.loads(out)
+    assert rc == 0 and doc["totals"]["breaks"] == 0 and doc["totals"]["checksum_mismatched"] == 0
+    assert doc["totals"]["checksum_verified"] == 3679
 
 
 def test_raw_frame_lines_and_progress(shared_data, tmp_path, capsys):
@@ -200,3 +221,93 @@ def test_registered_as_hftlab_replay(shared_data):
     from hftlab.cli import main
 
     assert main(["replay", str(shared_data / WS / FILES_2026[0])]) == 0
+
+
+# -- hostile frames spliced into a real recording ---------------------------------------------------
+
+def _hostile(trade: dict, book: dict, ticker: dict, recv_ts: float) -> list:
+    """Frames an attacker, a broken proxy or a buggy venue could send, each refused by the rules of
+    okx/parse.py or okx/timestamps.py; modelled on real frames of the recording."""
+    now_ms = int(recv_ts * 1000)
+
+    def t(**kw):
+        d = {**trade["data"][0], "tradeId": "H"}
+        d.update(kw)
+        return {"arg": trade["arg"], "data": [d]}
+
+    def b(**kw):
+        d = {**book["data"][0]}
+        d.update(kw)
+        return {**book, "data": [d]}
+
+    def k(**kw):
+        d = {**ticker["data"][0]}
+        d.update(kw)
+        return {"arg": ticker["arg"], "data": [d]}
+
+    return [
+        t(px="abc"), t(px="-1"), t(px="0"), t(px="inf"), t(px="NaN"), t(px="1e400"), t(px=64000.5), t(sz="-0.5"),
+        t(sz="0"), t(sz="Infinity"), t(sz=None), t(side="hold"), t(tradeId=42), t(ts="-1"), t(ts="0"),
+        t(ts="99999999999999999"), t(ts=str(now_ms + 86_400_000)), t(ts="16460036"), t(ts=[1]),
+        t(ts=str(int(trade["data"][0]["ts"]) - 1)),  # older than this stream's newest trade: a replay, not news
+        b(asks=[["abc", "1", "0", "1"]]), b(bids=[["1.5", "-2", "0", "1"]]), b(asks=[["nan", "1", "0", "1"]]),
+        b(asks=[["1e400", "1", "0", "1"]]), b(asks=[["1"]]), b(asks="x"), b(bids=[[1.5, "2"]]),
+        b(checksum="0"), b(ts=str(now_ms + 86_400_000)), b(ts="-7"),
+        k(last="abc"), k(bidPx="-1"), k(ts="soon"),
+        '{"arg":{"channel":"trades","instId":"ZEN-USDT"},"data":[{"instId":"ZEN-', "{", "null", "[1,2]", "\x00\xff",
+    ]
+
+
+def _pushes(lines: list[dict], channel: str, inst: str, action: str | None = None) -> list[tuple[int, dict]]:
+    out = []
+    for i, doc in enumerate(lines):
+        m = doc["msg"]
+        if (isinstance(m, dict) and m.get("arg", {}).get("channel") == channel and m["arg"].get("instId") == inst
+                and "data" in m and (action is None or m.get("action") == action)):
+            out.append((i, m))
+    return out
+
+
+def _accepted_trades(path) -> list[tuple]:
+    """The trades a consumer is handed: what the parser reads and the timestamp rules let through."""
+    from hftlab.okx.events import Trade as T
+    from hftlab.okx.timestamps import TimestampGuard
+
+    stamps, out = TimestampGuard(), []
+    for raw, recv_ns in replay.frames_of(path):
+        events = parse_frame(raw, recv_ns)
+        if stamps.check(events, recv_ns) is None:
+            out += [(e.inst_id, e.trade_id, e.px, e.sz, e.side, e.ts_ms) for e in events if type(e) is T]
+    return out
+
+
+def test_hostile_frames_spliced_into_a_real_recording_are_each_counted_and_change_nothing(shared_data, tmp_path,
+                                                                                        capsys):
+    clean = shared_data / WS / FILE_2022
+    lines = [orjson.loads(x) for x in clean.read_bytes().splitlines() if x.strip()]
+    trades = _pushes(lines, "trades", "ZEN-USDT")  # 11 trades: the stream has a past to go back from
+    trade, ticker = trades[1][1], _pushes(lines, "tickers", "ZEN-USDT")[0][1]
+    book = _pushes(lines, "books-l2-tbt", "ZEN-USDT", "update")[0][1]
+    after = max(trades[1][0], _pushes(lines, "tickers", "ZEN-USDT")[0][0])
+    out, spliced, hostile_n = [], 0, 0
+    for i, doc in enumerate(lines):
+        out.append(orjson.dumps(doc))
+        if i > after and i % 37 == 0 and spliced < 3:  # three bursts, between real frames
+            spliced += 1
+            for h in _hostile(trade, book, ticker, doc["recv_ts"]):
+                out.append(orjson.dumps({"recv_ts": doc["recv_ts"], "msg": h if isinstance(h, str) else
+                                         orjson.dumps(h).decode()}))
+                hostile_n += 1
+    assert spliced == 3
+    dirty = tmp_path / "hostile.jsonl"
+    dirty.write_bytes(b"\n".join(out) + b"\n")
+
+    rc_clean, out_clean, _ = run_cli(capsys, "--json", clean)
+    rc_dirty, out_dirty, _ = run_cli(capsys, "--json", dirty)
+    a, b = orjson.loads(out_clean), orjson.loads(out_dirty)
+    assert rc_clean == rc_dirty == 0 and a["totals"]["malformed_frames"] == 0
+    assert b["instruments"].pop(replay.NO_INSTRUMENT)["malformed_frames"] == hostile_n  # every one counted
+    a["instruments"].pop(replay.NO_INSTRUMENT, None)
+    assert b["instruments"] == a["instruments"]  # books: the same checksums verified, no break; same trades
+    assert b["totals"]["checksum_verified"] == a["totals"]["checksum_verified"] == 3679
+    assert _accepted_trades(dirty) == _accepted_trades(clean)

@@ -91,3 +91,62 @@ async def test_a_write_never_sent_and_a_write_whose_answer_was_lost(peer):
         with pytest.raises(RestAnswerLost):
             await rest.post("/trade/order", {}, timeout_s=0.2)
     assert len(peer.requests) == 1  # it did arrive: the answer is what was lost
+
+
+class SkewedVenue:
+    """A venue whose clock is `skew_s` ahead of ours and that refuses, as OKX does, a signature whose
+    timestamp is more than 30 s off its clock (50102)."""
+
+    def __init__(self, skew_s: float):
+        self.skew_s = skew_s
+        self.refused = 0
+        self.accepted = 0
+
+    def now(self) -> float:
+        import time
+
+        return time.time() + self.skew_s
+
+    async def handle(self, request: web.Request) -> web.Response:
+        from hftlab.okx import auth
+
+        if request.path == "/api/v5/public/time":
+            return web.json_response({"code": "0", "msg": "", "data": [{"ts": str(int(self.now() * 1000))}]})
+        ts = auth.parse_rest_timestamp(request.headers["OK-ACCESS-TIMESTAMP"])
+        if abs(self.now() - ts) > auth.MAX_SKEW_S:
+            self.refused += 1
+            return web.json_response({"code": "50102", "msg": "Timestamp request expired", "data": []})
+        self.accepted += 1
+        return web.json_response({"code": "0", "msg": "", "data": []})
+
+
+@pytest.fixture
+async def skewed():
+    v = SkewedVenue(90.0)
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", v.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    v.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    yield v
+    await runner.cleanup()
+
+
+async def test_signatures_carry_the_venues_time_once_a_50102_has_measured_it(skewed):
+    """With our clock 90 s behind the venue's, every signed request was refused for ever (50102)."""
+    async with OkxRest(skewed.url, SIM_CREDENTIALS) as rest:
+        assert await rest.orders_pending() == []  # refused once, the offset measured, signed again
+        assert skewed.refused == 1 and skewed.accepted == 1
+        assert 85 < rest.clock_offset_s < 95
+        answer = await rest.post("/trade/order", {"instId": "TST-USDT"})
+        assert answer.code == "0" and skewed.refused == 1  # a write is signed right from the start
+
+
+async def test_a_write_refused_for_its_timestamp_is_not_retried_but_the_next_one_is_signed_right(skewed):
+    async with OkxRest(skewed.url, SIM_CREDENTIALS) as rest:
+        first = await rest.post("/trade/order", {"instId": "TST-USDT"})
+        assert first.code == "50102" and skewed.accepted == 0  # refused, not executed: not resent
+        second = await rest.post("/trade/order", {"instId": "TST-USDT"})
+        assert second.code == "0" and (skewed.refused, skewed.accepted) == (1, 1)

@@ -108,3 +108,14 @@ def test_templates_fill_their_blanks():
         "60018", "Wrong URL or channel:books,instId:X doesn't exist. "
                  "Please use the correct URL, channel and parameters referring to API document.")
     assert all(m.count("{") == m.count("}") for _, m in _entries().values())
+
+
+def test_an_invalid_request_echo_never_carries_credentials():
+    full = '{"op":"login","x":1,"args":[{"apiKey":"k-123","passphrase":"p\\"w","timestamp":"1","sign":"s=="}]}'
+    _code, msg = codes.invalid_request(full)
+    assert msg == 'Invalid request: {"op":"login","x":1,"args":[{"apiKey":"***","passphrase":"***","timestamp":"1",' \
+                  '"sign":"***"}]}'
+    for cut in ('{"op":"login","args":[{"apiKey":"k-12', '{"op":"login","args":[{"apiKey":12345,"sign":"s=="}]}'):
+        _code, msg = codes.invalid_request(cut)
+        assert "k-12" not in msg and "12345" not in msg and "s==" not in msg and msg.endswith("***")
+    assert codes.invalid_request("{not json") == ("60012", "Invalid request: {not json")
