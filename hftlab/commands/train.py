@@ -9,9 +9,10 @@ own (ts,o,h,l,c,vol,volCcy,volCcyQuote,confirm, newest first or oldest first), O
 NaN rows: windows spanning one are left out, and the count is in the summary (data.missing_bars).
 Repeat --data for a panel: several series (BTC-, ETH- and SOL-USDT-SWAP, the seed's symbols) in one
 model, each split walk-forward on its own rows, judged together and per series (summary `series`);
-the version's symbol is theirs joined by '+'. Without --data the bars come from the simulator (venue.sim.seed, venue.sim.signal_strength,
---sim-data-seconds of 1 s bars). Model settings come from the `model` section of the config,
-MLflow's from `mlflow` (HFTLAB__MLFLOW__TRACKING_URI=sqlite:////tmp/x.db points it elsewhere).
+the version's symbol is theirs joined by '+'. Without --data the bars come from the simulator
+(venue.sim.seed, venue.sim.signal_strength, --sim-data-seconds of 1 s bars). Model settings come
+from the `model` section of the config, MLflow's from `mlflow` (HFTLAB__MLFLOW__TRACKING_URI=
+sqlite:////tmp/x.db points it elsewhere).
 Progress goes to stderr (Lightning's bar per epoch); --json prints one JSON summary on stdout.
 Controls: the permuted-label control, the null-world control (hftlab.backtest.controls: the same
 pipeline, rule and costs where nothing is predictable must not pass; the gate requires both), and

@@ -138,9 +138,9 @@ def evaluate(series: Sequence[tuple[str, pd.DataFrame]], cfg, options, backtest_
                                                    "learning_rate", "horizon", "dead_zone_bps", "seed")},
             "evaluation": {k: getattr(options, k) for k in ("n_folds", "test_fraction", "val_fraction",
                                                             "trade_threshold", "permuted_control")},
-            "backtest": {k: getattr(backtest_cfg, k) for k in ("threshold", "exit_threshold", "allow_short", "execution",
-                                                               "fee_tier", "funding_rate_8h", "stop_loss_pct",
-                                                               "latency_ms")},
+            "backtest": {k: getattr(backtest_cfg, k) for k in ("threshold", "exit_threshold", "allow_short",
+                                                               "execution", "fee_tier", "funding_rate_8h",
+                                                               "stop_loss_pct", "latency_ms")},
             "sizing": _sizing(backtest_cfg),
         },
         "runs": runs,
@@ -155,7 +155,8 @@ def _sizing(backtest_cfg) -> str:
     cap = backtest_cfg.position_cap_usd
     if s.mode == "fixed":
         return f"{min(s.notional_usd, cap):,.0f} USD (starting cash {backtest_cfg.init_cash:,.0f})"
-    return f"up to {min(s.notional_usd, cap):,.0f} USD scaled by conviction (starting cash {backtest_cfg.init_cash:,.0f})"
+    return (f"up to {min(s.notional_usd, cap):,.0f} USD scaled by conviction "
+            f"(starting cash {backtest_cfg.init_cash:,.0f})")
 
 
 def _summary(values) -> dict:
@@ -252,7 +253,8 @@ def markdown(doc: dict, command: str) -> str:
     m, e, b = st["model"], st["evaluation"], {**st["backtest"], "sizing": st["sizing"]}
     out += ["", "## Settings", "",
             f"- model: attention LSTM, hidden {m['hidden_size']} x {m['num_layers']} layer(s), {m['seq_len']}-bar "
-            f"windows, up to {m['max_epochs']} epochs (early-stopped on validation), learning rate {m['learning_rate']}, "
+            f"windows, up to {m['max_epochs']} epochs (early-stopped on validation), "
+            f"learning rate {m['learning_rate']}, "
             f"seed {m['seed']}; labels: the sign of the {m['horizon']}-bar forward return beyond a "
             f"{m['dead_zone_bps']} bp dead zone (down / flat / up)",
             f"- evaluation: {e['n_folds']} walk-forward folds, test block {e['test_fraction']:.0%} of the rows each, "
@@ -274,8 +276,9 @@ def markdown(doc: dict, command: str) -> str:
             out.append(f"| {r['symbol']} | - | buy and hold | | | | | {folds(r['total_return'], '+.2%')} | | | |")
             continue
         out.append(f"| {r['symbol']} | {r['training']} | {r['model']} | {folds(r['balanced_accuracy'], '.3f')} | "
-                   f"{folds(r['directional_accuracy'], '.3f')} | {_fmt(r['traded'], '.0%')} | {folds(r['ic'], '+.3f')} | "
-                   f"{folds(r['total_return'], '+.2%')} | {_fmt(r['n_trades'], '.0f')} | {_fmt(r['trade_mean_bps'], '+.1f')} | "
+                   f"{folds(r['directional_accuracy'], '.3f')} | {_fmt(r['traded'], '.0%')} | "
+                   f"{folds(r['ic'], '+.3f')} | {folds(r['total_return'], '+.2%')} | {_fmt(r['n_trades'], '.0f')} | "
+                   f"{_fmt(r['trade_mean_bps'], '+.1f')} | "
                    f"{folds(r['trade_t'], '+.2f')} |")
     out += ["", "## Controls and folds", ""]
     for run in doc["runs"]:
@@ -284,13 +287,15 @@ def markdown(doc: dict, command: str) -> str:
                                                           for s, v in f["series"].items()) for f in run["folds"])
         verdict = "not run" if c is None else "PASSED" if c["passed"] else "FAILED"
         if c is not None:
-            verdict += " (fitted to shuffled labels vs to the true ones, balanced accuracy on the last test block: " + ", ".join(
+            verdict += (" (fitted to shuffled labels vs to the true ones, balanced accuracy on the last test "
+                        "block: ") + ", ".join(
                 f"{m} {v['balanced_accuracy']:.3f} vs {v['real_balanced_accuracy']:.3f}"
                 + (f", predicting down/flat/up {_rates(v['pred_rate'])} where the labels are {_rates(v['true_rate'])}"
                    if v["leaks"] else "") + (" LEAKS" if v["leaks"] else "")
                 for m, v in c["models"].items()) + ")"
         out.append(f"- {run['name']} ({run['training']}, {run['rows']:,} rows, {run['windows_excluded']} windows "
-                   f"excluded for gaps, {run['elapsed_s']:.0f} s): permuted-label control {verdict}; test blocks {spans}")
+                   f"excluded for gaps, {run['elapsed_s']:.0f} s): permuted-label control {verdict}; "
+                   f"test blocks {spans}")
     return "\n".join(out) + "\n"
 
 

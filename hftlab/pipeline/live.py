@@ -2,7 +2,8 @@
 (`hftlab live`, as a user runs it) and show what happened (notebook 06_live).
 
     doc = live_session(run_dir, config, duration_s=60)      # -> run_dir/live.json, run_dir/live/
-    doc = live_session(run_dir, config, 60, speed=10, signal_strength=1.0, rule={"threshold": 0.5, "execution": "maker"})
+    doc = live_session(run_dir, config, 60, speed=10, signal_strength=1.0,
+                       rule={"threshold": 0.5, "execution": "maker"})
     tables = records(run_dir)                                # fills, orders, equity, latency (pandas)
     figures(run_dir, tables)                                 # run_dir/live/*.png
 
