@@ -10,7 +10,7 @@ the current champion, and both controls passed -> a short live session (the live
 embedded simulator, trading the champion, or with none yet the newest candidate in SHADOW mode).
 Progress per step on stderr; at the end, what happened: the gate's decision, the live session's
 orders, fills, PnL and tick-to-order latency, and where to look: the executed notebooks
-(var/runs/<timestamp>/) and the MLflow UI. About 13 minutes on two busy cores; --quick runs the
+(var/runs/<timestamp>/) and the MLflow UI. About 14 minutes on two busy cores; --quick runs the
 notebooks' small defaults (about 3).
 
 Exit 0 when the pipeline ran (whether or not the gate promoted: the output says which and why),
