@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("hftlab.commands.config", "validate configuration files (exit 2 naming every bad field)"),
     "redis": ("hftlab.commands.redis", "run the embedded redis-server in the foreground"),
     "bench": ("hftlab.commands.bench", "run a named benchmark (--json for one JSON object)"),
+    "soak": ("hftlab.commands.soak", "load ramp and soak under faults: invalid books, lost orders, recovery (--json)"),
     "sim": ("hftlab.commands.sim", "run the local OKX v5 exchange until interrupted"),
     "collect": ("hftlab.commands.collect", "collect OKX market data to Parquet and Redis"),
     "replay": ("hftlab.commands.replay", "replay recorded frames through the parser and book engine"),

@@ -60,13 +60,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """A `preexec_fn`: the child gets `sig` when its parent dies (even on SIGKILL), and a process group
+    of its own (Ctrl-C in a terminal goes to the foreground group only: the parent stops the child)."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc.prctl(1, sig)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-    os.setpgrp()  # Ctrl-C in a terminal goes to the foreground group only: we stop redis ourselves
+    os.setpgrp()
 
 
 class EmbeddedRedis:
@@ -153,7 +155,7 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             close_fds=True,
         )
         deadline = time.monotonic() + timeout_s

@@ -319,6 +319,10 @@ RECORDS: dict[str, dict[str, Export]] = {
         "scrapes": counter("hftlab_exporter_scrapes_total", "Scrapes of /metrics served"),
         "scrape_seconds": histogram("hftlab_exporter_scrape_seconds", "Time to render one scrape"),
     },
+    "hftlab.monitor.looplag.LoopLagStats": {
+        "lag": histogram("hftlab_event_loop_lag_seconds", "How late the event loop ran a callback that was due"),
+        "max_s": gauge("hftlab_event_loop_lag_max_seconds", "The worst event-loop lag since the process started"),
+    },
     "hftlab.monitor.guard.GuardStats": {
         "checks": counter("hftlab_resource_guard_checks_total", "Resource checks made"),
         "level": state("hftlab_resource_guard_level", "The resource guard's level (1 for the current one)", "level"),

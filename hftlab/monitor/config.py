@@ -25,6 +25,7 @@ class MonitorConfig(Section):
                               description="how often the status hash (hftlab status) is published to Redis")
     guard_interval_s: float = Field(1.0, gt=0, le=3600,
                                     description="how often memory is checked against system.max_memory_usage")
+    loop_lag_interval_s: float = Field(0.1, gt=0, le=60, description="how often the event loop's lag is sampled")
     status_refresh_s: float = Field(1.0, gt=0, le=3600, description="`hftlab status` redraws this often")
 
     def port_for(self, component: str) -> int:

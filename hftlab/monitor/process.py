@@ -9,8 +9,8 @@ components register, the /metrics endpoint, the resource guard and the status ha
     async with mon:                                   # serves /metrics, runs the guard and the publisher
         print(mon.url)
 
-The process's own numbers are registered here: the guard (memory, CPU, level), the exporter's
-scrapes, and `hftlab_build_info{version}`.
+The process's own numbers are registered here: the guard (memory, CPU, level), the event loop's
+lag, the exporter's scrapes, and `hftlab_build_info{version}`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from hftlab.core.tasks import OnFailure, Supervisor
 from hftlab.monitor.config import MonitorConfig
 from hftlab.monitor.exporter import MetricsExporter
 from hftlab.monitor.guard import ResourceGuard
+from hftlab.monitor.looplag import LoopLag
 from hftlab.monitor.resources import ProcessSample
 from hftlab.monitor.sources import Sources
 from hftlab.monitor.status import StatusPublisher
@@ -51,6 +52,8 @@ class ProcessMonitor:
         self.guard = ResourceGuard(memory_limit_bytes, interval_s=config.guard_interval_s, on_shed_raw=on_shed_raw,
                                    on_stop_intents=on_stop_intents, on_stop=on_stop, sample=sample)
         self.sources.record(self.guard.stats)
+        self.loop_lag = LoopLag(config.loop_lag_interval_s)
+        self.sources.record(self.loop_lag.stats)
         build = {"version": _version()}
         self.sources.probe("build", lambda: build)
         self.exporter = (MetricsExporter(self.sources, host=config.prometheus_host, port=config.port_for(component))
@@ -72,6 +75,7 @@ class ProcessMonitor:
             await self.exporter.start()
         self.guard.check()  # the first sample: memory and CPU are known from the first scrape on
         self._spawn(self.guard.run(), "resource-guard")
+        self._spawn(self.loop_lag.run(), "loop-lag")
         if self._cache is not None:
             publisher = StatusPublisher(self._cache, self.component, self.sources, self.guard.stats,
                                         metrics_url=self.url, interval_s=self.config.interval_s)

@@ -35,6 +35,8 @@ class SimConfig(Section):
     scenario: Path | None = None
     tls: bool = Field(False, description="serve https/wss with a CA and certificate generated at start-up")
     vip_level: int = Field(0, ge=0, le=9, description="the accounts' fee tier; the fills channel needs VIP4+ (64003)")
+    instruments: list[str] | None = Field(None, min_length=1, description="list only these instruments (default: every one "
+                                                            "the simulator knows); fewer is a cheaper market")
     null_inst_id_code: list[str] = Field(default_factory=list,
                                          description="instruments listed with instIdCode null (WS order ops "
                                                      "cannot name them)")
@@ -44,9 +46,11 @@ class SimConfig(Section):
                                                                           "sub-account (50061); OKX: 1000, "
                                                                           "up to 10 000 by fill ratio")
 
-    @field_validator("null_inst_id_code")
+    @field_validator("null_inst_id_code", "instruments")
     @classmethod
-    def _listed(cls, v: list[str]) -> list[str]:
+    def _listed(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
         listed = {i.inst_id for i in default_instruments()}
         unknown = sorted(set(v) - listed)
         if unknown:

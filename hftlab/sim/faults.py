@@ -6,6 +6,9 @@ hooks (`take_skip`, `on_publish`, `stalled`, `take_ack_fault`, ...), which cost 
 when nothing is armed. Every fault that reaches the wire is appended to `log` (time, kind, detail)
 and logged, so a test can line the client's reaction up with the cause.
 
+`garble` replaces the next publication of a channel by its first half: a frame that is not JSON,
+which loses what it carried (a books update lost this way breaks the sequence chain).
+
 The order-path faults act on trading requests (place, amend, cancel; single or batch): the request
 executes but its answer is lost (`drop_ack`) or is a 50004 timeout (`answer_50004`); it is held
 past its expTime so that it is refused with 50037 and does nothing (`delay_past_exptime`); every
@@ -105,6 +108,7 @@ class FaultInjector:
         self._corrupt: dict[str | None, int] = {}
         self._dup: dict[tuple[str, str | None], int] = {}
         self._reorder: set[tuple[str, str | None]] = set()
+        self._garble: dict[tuple[str, str | None], int] = {}
         self._held: dict[tuple[str, str], bytes] = {}
         self._stalls: list[tuple[str | None, str | None, float]] = []
         self._rate: dict[str, _Budget] = {}  # target -> budget
@@ -150,6 +154,10 @@ class FaultInjector:
         self._reorder.add((channel, inst_id))
         self.shaping = True
 
+    def garble(self, channel: str = "books", inst_id: str | None = None, count: int = 1) -> None:
+        self._garble[(channel, inst_id)] = self._garble.get((channel, inst_id), 0) + count
+        self.shaping = True
+
     def stall(self, channel: str | None = None, inst_id: str | None = None, duration_s: float = 5.0) -> None:
         until = time.monotonic() + duration_s
         self._stalls.append((channel, inst_id, until))
@@ -187,6 +195,21 @@ class FaultInjector:
         self.record("jump", inst_id=inst_id, pct=pct, fair_px=px)
         return px
 
+    def armed(self) -> list[str]:
+        """The kinds armed and not yet taken (a window counts until it closes): what a caller waits on
+        before it calls the faults done."""
+        now = time.monotonic()
+        out = [kind for kind, armed in (("skip_seq", self._skip), ("corrupt_checksum", self._corrupt),
+                                        ("duplicate", self._dup), ("reorder", self._reorder or self._held),
+                                        ("garble", self._garble)) if armed]
+        out += ["stall"] * any(s[2] > now for s in self._stalls)
+        out += ["rate_limit"] * any(b.live(now) for b in self._rate.values())
+        out += ["delay_acks"] * any(b.live(now) for _, b in self._delays)
+        out += sorted({f.value for f, _t, _h, b in self._acks if b.live(now)})
+        out += ["delay_past_exptime"] * any(b.live(now) for _, b in self._late)
+        out += ["reject_ws_ops"] * any(b.live(now) for b in self._ws_reject)
+        return out
+
     def fire(self, spec: FaultSpec) -> None:
         getattr(self, spec.kind)(**spec.params)
 
@@ -216,8 +239,18 @@ class FaultInjector:
         return False
 
     def on_publish(self, channel: str, inst_id: str, payload: bytes) -> list[bytes]:
-        """Frames to send for one publication, after duplicate/reorder faults (call only when shaping)."""
+        """Frames to send for one publication, after garble/duplicate/reorder faults (call only when shaping)."""
         key = (channel, inst_id)
+        for armed in ((channel, inst_id), (channel, None)):
+            n = self._garble.get(armed)
+            if n:
+                if n == 1:
+                    del self._garble[armed]
+                else:
+                    self._garble[armed] = n - 1
+                payload = payload[: len(payload) // 2]
+                self.record("garble", channel=channel, inst_id=inst_id)
+                break
         out = [payload]
         held = self._held.pop(key, None)
         if held is not None:
@@ -240,7 +273,7 @@ class FaultInjector:
                     out = out + [out[-1]]
                     self.record("duplicate", channel=channel, inst_id=inst_id)
                     break
-        self.shaping = bool(self._dup or self._reorder or self._held)
+        self.shaping = bool(self._dup or self._reorder or self._held or self._garble)
         return out
 
     def stalled(self, channel: str, inst_id: str) -> bool:

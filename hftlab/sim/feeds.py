@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import orjson
 
@@ -103,6 +103,9 @@ class MarketFeeds:
             st.book.apply(*exchange.take_book_changes(inst_id))  # the chain starts from the book as it is
         self._second = -1
         self._candle_last: dict[tuple[str, str], list] = {}
+        # an observer of the books' truth (the soak's oracle): (instId, seqId, bid changes, ask changes)
+        # for every seqId spent, published or lost to a fault
+        self.on_books: Callable[[str, int, list, list], None] | None = None
 
     # --- what is served ----------------------------------------------------------------------
     def serves(self, channel: str, inst_id: str) -> bool:
@@ -223,6 +226,8 @@ class MarketFeeds:
         seq = st.seq.next()
         st.last_books_pub = now
         st.books_ts = t_ms
+        if self.on_books is not None:
+            self.on_books(inst_id, seq, bids, asks)
         if key not in self.hub.subs or self.faults.take_skip(inst_id, seq):
             return
         checksum = self._corrupted(inst_id) if self.faults.take_corrupt(inst_id, seq) else self._checksum(inst_id)

@@ -54,6 +54,8 @@ KINDS: dict[str, dict[str, tuple[Any, type, tuple | None]]] = {
     "duplicate": {"channel": ("books", str, MD_CHANNELS), "inst_id": (None, str, None), "count": (1, int, None)},
     # the next publication of channel[/inst_id] is held back and sent after the one that follows it
     "reorder": {"channel": ("books", str, MD_CHANNELS), "inst_id": (None, str, None)},
+    # the next `count` publications of channel[/inst_id] are cut in half: frames that are not JSON
+    "garble": {"channel": ("books", str, MD_CHANNELS), "inst_id": (None, str, None), "count": (1, int, None)},
     # the next books publication carries a wrong checksum (a non-zero wrong value when checksums are off)
     "corrupt_checksum": {"inst_id": (None, str, None)},
     # publish nothing on channel[/inst_id] (None = every market-data channel) for duration_s

@@ -91,9 +91,10 @@ class _Venue:
 
 
 def listed_instruments(cfg: SimConfig) -> list[Instrument]:
-    """The default instruments, those named in `null_inst_id_code` listed without an instIdCode."""
+    """The default instruments (those of `instruments` when given), those named in `null_inst_id_code`
+    listed without an instIdCode."""
     return [dataclasses.replace(i, inst_id_code=None) if i.inst_id in cfg.null_inst_id_code else i
-            for i in default_instruments()]
+            for i in default_instruments() if cfg.instruments is None or i.inst_id in cfg.instruments]
 
 
 def _injector(faults, cfg: SimConfig) -> FaultInjector:

@@ -30,7 +30,7 @@ LAYERS: tuple[str, ...] = (
     "monitor",
     "collect", "models", "strategy", "backtest", "live",
     "settings",
-    "pipeline", "bench", "commands", "cli",
+    "pipeline", "bench", "soak", "commands", "cli",
 )
 RANK = {name: i for i, name in enumerate(LAYERS)}
 CLI_CODE = {"commands", "cli"}

@@ -53,6 +53,34 @@ def test_duplicate_and_reorder_shape_publications():
     assert [r.kind for r in f.log] == ["duplicate", "duplicate", "reorder"]
 
 
+def test_garble_cuts_the_next_publications_in_half_and_composes_with_duplicate():
+    f = FaultInjector()
+    f.garble("trades", "BTC-USDT", count=2)
+    assert f.shaping
+    assert f.on_publish("trades", "ETH-USDT", b"abcd") == [b"abcd"]
+    assert f.on_publish("trades", "BTC-USDT", b"abcd") == [b"ab"]
+    f.duplicate("trades")
+    assert f.on_publish("trades", "BTC-USDT", b"wxyz") == [b"wx", b"wx"]
+    assert f.on_publish("trades", "BTC-USDT", b"wxyz") == [b"wxyz"]
+    assert not f.shaping
+    assert [r.kind for r in f.log] == ["garble", "garble", "duplicate"]
+
+
+def test_armed_names_what_is_still_to_take_until_it_is_taken():
+    f = FaultInjector()
+    assert f.armed() == []
+    f.skip_seq("BTC-USDT")
+    f.garble("trades")
+    f.drop_ack("ws", count=1)
+    f.rate_limit("rest", count=2)
+    assert sorted(f.armed()) == ["drop_ack", "garble", "rate_limit", "skip_seq"]
+    assert f.take_skip("BTC-USDT", 5)
+    f.on_publish("trades", "BTC-USDT", b"xx")
+    assert f.take_ack_fault("ws", "order") is not None
+    assert f.take_rate_limit("rest", "/a") and f.armed() == ["rate_limit"]
+    assert f.take_rate_limit("rest", "/b") and f.armed() == []
+
+
 def test_stall_window():
     f = FaultInjector()
     f.stall("books", "BTC-USDT", duration_s=0.05)

@@ -1,0 +1,35 @@
+"""A process's /metrics, read back: Prometheus text -> `Metrics` (sample name -> labels -> value)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client.parser import text_string_to_metric_families
+
+
+@dataclass
+class Metrics:
+    samples: dict[str, dict[frozenset, float]] = field(default_factory=dict)
+
+    def total(self, name: str, **labels: str) -> float:
+        """The sum of `name` over every series whose labels include `labels` (0 when absent)."""
+        want = set(labels.items())
+        return sum(v for k, v in self.samples.get(name, {}).items() if want <= k)
+
+    def by(self, name: str, label: str) -> dict[str, float]:
+        """`name` summed per value of one label."""
+        out: dict[str, float] = {}
+        for k, v in self.samples.get(name, {}).items():
+            key = dict(k).get(label)
+            if key is not None:
+                out[key] = out.get(key, 0.0) + v
+        return out
+
+
+def parse_metrics(text: str) -> Metrics:
+    m = Metrics()
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            m.samples.setdefault(s.name, {})[frozenset(s.labels.items())] = float(s.value)
+    return m
+
