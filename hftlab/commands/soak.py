@@ -51,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="simulated seconds between faults (default 60: one a simulated minute)")
     p.add_argument("--seed", type=int, default=7, help="the market's and the fault plan's seed")
     p.add_argument("--symbols", default="BTC-USDT,ETH-USDT",
-                   help="instruments of the soak (the runner trades the first; default BTC-USDT,ETH-USDT)")
+                   help="instruments the probe and the collector watch (default BTC-USDT,ETH-USDT; the runner "
+                        "trades its model's, BTC-USDT)")
     p.add_argument("--no-runner", action="store_true", help="soak without the live runner (no order-path faults)")
     p.add_argument("--no-collector", action="store_true", help="soak without `hftlab collect`")
     p.add_argument("--clients", type=_ints, default=(1, 2, 4, 8, 16), metavar="M,M,...",
@@ -135,7 +136,8 @@ def format_report(doc: dict) -> str:
             f"{r['events_dropped']} events dropped",
             "  memory growth per simulated hour (MiB): " + ", ".join(
                 f"{k} {v['growth_mb_per_sim_hour']}" for k, v in s["memory"].items()),
-            "  max event-loop lag (ms): " + ", ".join(f"{k} {v}" for k, v in s["event_loop_lag_ms"].items()),
+            "  event-loop lag, max (p99 at most) ms: " + ", ".join(
+                f"{k} {v['max_ms']} ({v['p99_ms_at_most']})" for k, v in s["event_loop_lag_ms"].items()),
         ]
     lines.append(f"violations: {len(doc['violations'])}")
     return "\n".join(lines)

@@ -9,8 +9,11 @@ live runner use them, with every book it is served held against the venue's trut
   `count` fills after the previous message's), so a gap is trades never delivered. A gap is put down
   to the documented policy that explains it — the public socket was lost and reconnected (the
   venue does not replay trades), the client's queue dropped trades (market events first), or a
-  frame could not be read — and is `unexplained` otherwise (must be 0). A trade at or before the
-  last one is a duplicate delivered.
+  frame could not be read — and is `unexplained` otherwise (must be 0). What happened between two
+  trades is read from the client's counters as they stood when each trade was *received* (the raw
+  tap, `on_frame`), not when it was consumed: the reader runs ahead of the consumer, and a garbled
+  frame read before the earlier trade was consumed is still between the two. A trade at or before
+  the last one is a duplicate delivered.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 BOOKS = "books"
 CHANNELS = (BOOKS, "trades")
 GAPS_KEPT = 20
+RECEIVED_KEPT = 100_000
 
 
 class GapCause:
@@ -77,11 +81,14 @@ class Probe:
         self.oracle = oracle
         self.figures = ProbeFigures()
         self.feed = MarketFeed(CHANNELS, ["1s"], on_top=self._on_top)
-        self.client = AsyncOKXClient(endpoints, client, books=self.feed, connect_limiter=TokenBucket(100.0, 100.0))
+        self.client = AsyncOKXClient(endpoints, client, books=self.feed, connect_limiter=TokenBucket(100.0, 100.0),
+                                     on_frame=self._on_frame)
         self._invalid_since: dict[str, float] = {}
         self._seen_valid: set[str] = set()
         self._last_trade: dict[str, int] = {}
-        self._trade_marks: dict[str, tuple[int, int, int]] = {}
+        self._last_marks: dict[str, tuple[int, int, int]] = {}  # instId -> marks when its last trade was received
+        self._received: dict[tuple[str, int], tuple[int, int, int]] = {}  # (instId, recv_ns) -> marks then
+        self._received_order: deque[tuple[str, int]] = deque()
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -142,7 +149,16 @@ class Probe:
 
     def _marks(self) -> tuple[int, int, int]:
         s = self.client.stats
-        return (s.reconnects["public"], self.client.queue.stats.dropped["trades"], s.parse_errors)
+        return s.reconnects["public"], s.parse_errors, self.client.queue.stats.dropped["trades"]
+
+    def _on_frame(self, raw, recv_ns: int, channel: str, inst_id: str) -> None:
+        """The raw tap, at read time: the counters as they stand when a trades frame is received."""
+        if channel == "trades":
+            key = (inst_id, recv_ns)
+            self._received[key] = self._marks()
+            self._received_order.append(key)
+            if len(self._received_order) > RECEIVED_KEPT:  # frames dropped by the queue are never consumed
+                self._received.pop(self._received_order.popleft(), None)
 
     def _on_trade(self, ev: Trade) -> None:
         f = self.figures
@@ -150,16 +166,17 @@ class Probe:
         inst = ev.inst_id
         tid = int(ev.trade_id)
         last = self._last_trade.get(inst)
-        marks = self._marks()
-        before = self._trade_marks.get(inst, marks)
-        self._trade_marks[inst] = marks
+        now = self._marks()
+        received = self._received.pop((inst, ev.recv_ns), None) or now
+        before = self._last_marks.get(inst, received)
+        self._last_marks[inst] = received
         if last is not None:
             if tid <= last:
                 f.trade_duplicates += 1
                 return
             missing = tid - (ev.count or 1) - last
             if missing > 0:
-                cause = _cause(before, marks)
+                cause = _cause(before, received, now)
                 f.trades_lost[cause] += missing
                 if len(f.gaps) < GAPS_KEPT:
                     f.gaps.append({"at_s": round(self.clock(), 3), "inst_id": inst, "missing": missing,
@@ -167,11 +184,15 @@ class Probe:
         self._last_trade[inst] = tid
 
 
-def _cause(before: tuple[int, int, int], now: tuple[int, int, int]) -> str:
-    if now[0] != before[0]:
+def _cause(before: tuple[int, int, int], received: tuple[int, int, int], now: tuple[int, int, int]) -> str:
+    """What explains trades missing between two trades: the marks (reconnects, parse errors, queue drops)
+    when the earlier and the later were received, and now that the later is consumed. A trade between
+    them arrived after the earlier one and, if the queue dropped it, was dropped before the later one
+    is consumed: drops count up to now."""
+    if received[0] != before[0]:
         return GapCause.RECONNECT
-    if now[1] != before[1]:
-        return GapCause.QUEUE
-    if now[2] != before[2]:
+    if received[1] != before[1]:
         return GapCause.MALFORMED
+    if now[2] != before[2]:
+        return GapCause.QUEUE
     return GapCause.UNEXPLAINED

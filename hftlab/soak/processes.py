@@ -73,7 +73,6 @@ class Child:
         return self.proc is not None and self.proc.returncode is not None and not self.meant_down
 
     async def start(self) -> None:
-        self.meant_down = False
         self.incarnation += 1
         self.ready.clear()
         self.metrics_url = None
@@ -82,6 +81,7 @@ class Child:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hftlab", *self.argv, env=self.env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, preexec_fn=_orphan_dies)
+        self.meant_down = False  # only now: until then `proc` is the last incarnation's, which was meant down
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = (self.log_dir / f"{self.name}.{self.incarnation}.log").open("w")
         loop = asyncio.get_running_loop()

@@ -16,6 +16,15 @@ class Metrics:
         want = set(labels.items())
         return sum(v for k, v in self.samples.get(name, {}).items() if want <= k)
 
+    def bucket_quantile(self, histogram: str, q: float) -> float | None:
+        """The upper bound of the bucket that holds the `q` quantile of a histogram's observations (its
+        cumulative `_bucket{le=...}` series); None without observations."""
+        buckets = sorted((float(dict(k)["le"]), v) for k, v in self.samples.get(histogram + "_bucket", {}).items())
+        if not buckets or buckets[-1][1] == 0:
+            return None
+        want = q * buckets[-1][1]
+        return next(le for le, n in buckets if n >= want)
+
     def by(self, name: str, label: str) -> dict[str, float]:
         """`name` summed per value of one label."""
         out: dict[str, float] = {}
@@ -32,4 +41,3 @@ def parse_metrics(text: str) -> Metrics:
         for s in family.samples:
             m.samples.setdefault(s.name, {})[frozenset(s.labels.items())] = float(s.value)
     return m
-

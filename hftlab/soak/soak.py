@@ -59,6 +59,7 @@ from hftlab.sim.faults import FaultRecord
 from hftlab.sim.server import SimServer
 from hftlab.soak.audit import VenueOrder, audit
 from hftlab.soak.figures import slope, spread
+from hftlab.soak.model import SYMBOL as MODEL_SYMBOL
 from hftlab.soak.oracle import BookOracle, Verdict
 from hftlab.soak.plan import FaultKind, PlannedFault, fault_plan, kinds_for
 from hftlab.soak.probe import Probe
@@ -76,7 +77,8 @@ CLIENT_TIMINGS = {"stale_after_s": 1.0, "snapshot_timeout_s": 1.0, "resync_timeo
 # survival, not the strategy, and a drawdown halt would end the trading it needs.
 RUNNER_SETTINGS = {"STRATEGY__SIZING__MODE": "fixed", "STRATEGY__SIZING__NOTIONAL_USD": "100",
                    "BACKTEST__THRESHOLD": "0.2", "LIVE__PROGRESS_INTERVAL_S": "1", "LIVE__CAPITAL_USD": "1000000",
-                   "RISK__MAX_DAILY_LOSS_USD": "100000", "RISK__MAX_ORDERS_PER_S": "50"}
+                   "RISK__MAX_DAILY_LOSS_USD": "100000", "RISK__MAX_ORDERS_PER_S": "50",
+                   "RISK__RECOVER_S": "1"}  # a cleared breaker: trading again within a second, as time is compressed
 MANAGER_UP = re.compile(r"order manager up: (\w+), (\d+) open at the venue, (\d+) adopted, (\d+) fill")
 ORDERS_SENT = re.compile(r"orders (\d+) sent")
 BOOKS_VALID = re.compile(r"books valid (\d+)/(\d+)")
@@ -186,9 +188,10 @@ class Soak:
         cfg = self.cfg
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "logs").mkdir(exist_ok=True)
-        self._tasks.append(asyncio.get_running_loop().create_task(self.loop_lag.run(), name="soak-loop-lag"))
         try:
             await self._bring_up()
+            # this process's lag from here on: building the market and starting the children is not the soak
+            self._tasks.append(asyncio.get_running_loop().create_task(self.loop_lag.run(), name="soak-loop-lag"))
             self._t0_ms = self.sim.exchange.now_ms
             self._wall0 = time.monotonic()
             duration = cfg.sim_hours * 3600
@@ -210,10 +213,11 @@ class Soak:
 
     async def _bring_up(self) -> None:
         cfg = self.cfg
-        sim_cfg = cfg.sim.model_copy(update={"speed": cfg.speed, "seed": cfg.seed, "instruments": list(cfg.symbols),
+        listed = list(dict.fromkeys([*cfg.symbols, *([MODEL_SYMBOL] if cfg.runner else [])]))
+        sim_cfg = cfg.sim.model_copy(update={"speed": cfg.speed, "seed": cfg.seed, "instruments": listed,
                                              "keepalive_s": 0.5, "port": 0})
         self.sim = SimServer(sim_cfg)
-        for inst in cfg.symbols:
+        for inst in listed:
             bids, asks, seq = self.sim.feeds.published_book(inst, 1 << 30)
             self.oracle.start(inst, seq, bids, asks)
         self.sim.feeds.on_books = self.oracle.on_books
@@ -323,8 +327,8 @@ class Soak:
         starting one's."""
         p = self.cfg.faults
         fi = self.sim.faults
-        async with self._lock(child):
-            if not await self._ready(child):
+        async with self._at_work_lock(child) as working:
+            if not working:
                 self.not_fired.append((f, f"the {child.name} never worked again"))
                 return
             match f.kind:
@@ -366,6 +370,23 @@ class Soak:
         """One process fault at a time per process (a kill waits for the previous one's restart)."""
         return self._locks.setdefault(child.name, asyncio.Lock())
 
+    @contextlib.asynccontextmanager
+    async def _at_work_lock(self, child: Child):
+        """The process's lock, taken once it works (waiting for that outside the lock, which its restart
+        after a crash needs); yields whether it works (False: not within `ready_timeout_s`)."""
+        deadline = time.monotonic() + self.cfg.ready_timeout_s
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(child.ready.wait(), max(0.0, deadline - time.monotonic()))
+            async with self._lock(child):
+                if child.ready.is_set() and child.alive:
+                    yield True
+                    return
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+            await asyncio.sleep(0.05)
+
     async def _kill(self, child: Child) -> None:
         """kill -9 at this point of its work, start it again, and wait until it works."""
         await self._scrape(child)
@@ -386,7 +407,7 @@ class Soak:
         """kill -9 of redis-server, `redis_down_s` of outage, the same server back on its port; then
         until the collector's writes are seen again (its top of book moves)."""
         before = await self._book_marks()
-        self.redis.kill()
+        await asyncio.to_thread(self.redis.kill)  # it waits for the process: not on the loop
         self.own_faults.append(FaultKind.REDIS_KILL)
         await asyncio.sleep(self.cfg.faults.redis_down_s)  # the outage itself
         await asyncio.to_thread(self.redis.start)
@@ -436,6 +457,8 @@ class Soak:
         self._reviving.add(child.name)
         try:
             async with self._lock(child):
+                if not child.crashed:  # restarted meanwhile by whoever held the lock
+                    return
                 await child.reap()
                 self.crashes[child.name].append({"incarnation": child.incarnation, "exit_code": child.proc.returncode,
                                                  "at_sim_s": round(self.sim_elapsed_s, 1),
@@ -692,11 +715,16 @@ class Soak:
         return out
 
     def _lag_figures(self) -> dict:
-        out = {"soak": round(self.loop_lag.stats.max_s * 1e3, 1)}
+        """Per process: the worst lag (a child's since it started, start-up included: the model's load,
+        the journal's recovery) and the bucket that holds its 99th percentile, worst incarnation first."""
+        out = {"soak": {"max_ms": round(self.loop_lag.stats.max_s * 1e3, 1),
+                        "p99_ms_at_most": _ms(self.loop_lag.stats.lag.quantile(0.99)
+                                              if self.loop_lag.stats.lag.count else None)}}
         for child in self._children():
-            lags = [m.total("hftlab_event_loop_lag_max_seconds") for (who, _n), m in self.scrapes.items()
-                    if who == child.name]
-            out[child.name] = round(max(lags) * 1e3, 1) if lags else None
+            mine = [m for (who, _n), m in self.scrapes.items() if who == child.name]
+            p99 = [q for m in mine if (q := m.bucket_quantile("hftlab_event_loop_lag_seconds", 0.99)) is not None]
+            out[child.name] = {"max_ms": round(max(m.total("hftlab_event_loop_lag_max_seconds") for m in mine) * 1e3, 1)
+                               if mine else None, "p99_ms_at_most": _ms(max(p99)) if p99 else None}
         return out
 
 
@@ -736,6 +764,10 @@ def _runner_ready(soak: Soak) -> Callable[[str], bool]:
         return m is not None and int(m.group(1)) > 0
 
     return ready
+
+
+def _ms(s: float | None) -> float | None:
+    return None if s is None else round(s * 1e3, 3)
 
 
 def _hms(s: float) -> str:

@@ -45,3 +45,29 @@ def test_a_trade_at_or_before_the_last_is_a_duplicate_delivered():
     p._on_trade(trade(10))
     p._on_trade(trade(9))
     assert p.figures.trade_duplicates == 2 and not p.figures.trades_lost
+
+
+def test_what_happened_between_two_trades_is_read_as_they_were_received_not_consumed():
+    """The reader runs ahead of the consumer: a garbled frame read after trade 10 arrived but before it
+    was consumed still lies between 10 and 12 (the old reading, at consume time, called it unexplained)."""
+    p = probe()
+    a, b = trade(10), trade(12)
+    a.recv_ns, b.recv_ns = 1, 3
+    p._on_frame(b"...", a.recv_ns, "trades", "BTC-USDT")
+    p.client.stats.parse_errors += 1  # the frame of trade 11 could not be read
+    p._on_frame(b"...", b.recv_ns, "trades", "BTC-USDT")
+    p._on_trade(a)
+    p._on_trade(b)
+    assert dict(p.figures.trades_lost) == {GapCause.MALFORMED: 1}
+
+
+def test_a_trade_dropped_by_the_queue_before_the_earlier_one_was_consumed_is_still_a_queue_drop():
+    p = probe()
+    a, b = trade(10), trade(12)
+    a.recv_ns, b.recv_ns = 1, 3
+    p._on_frame(b"...", a.recv_ns, "trades", "BTC-USDT")
+    p._on_frame(b"...", b.recv_ns, "trades", "BTC-USDT")
+    p.client.queue.stats.dropped["trades"] += 1  # trade 11, between them, evicted from the full queue
+    p._on_trade(a)
+    p._on_trade(b)
+    assert dict(p.figures.trades_lost) == {GapCause.QUEUE: 1}
