@@ -128,6 +128,7 @@ def test_hftlab_kill_leaves_no_order_at_the_venue_and_none_after(sim_model, tmp_
         while _pending(sim.url):
             assert time.monotonic() - killed_at < 30.0, "orders still open 30 s after the kill"
             time.sleep(0.05)
+        print(f"venue clear {time.monotonic() - killed_at:.3f} s after `hftlab kill` returned")
         history = asyncio.run(_venue(sim.url, "trade/orders-history", instType="SPOT"))
         time.sleep(3.0)
         assert not _pending(sim.url)
