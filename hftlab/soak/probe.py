@@ -31,7 +31,7 @@ from hftlab.marketdata.feed import MarketFeed
 from hftlab.okx.channels import Endpoints, args_for
 from hftlab.okx.client import AsyncOKXClient
 from hftlab.okx.config import ClientConfig
-from hftlab.okx.events import BookMsg, Trade
+from hftlab.okx.events import Trade
 from hftlab.okx.queue import QueueClosed
 from hftlab.soak.figures import spread
 from hftlab.soak.oracle import BookOracle, Verdict
