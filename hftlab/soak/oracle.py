@@ -70,7 +70,6 @@ class BookOracle:
         self._books: dict[str, _Book] = {}
         self._truth: dict[str, dict[int, Truth]] = {}
         self._order: dict[str, deque[int]] = {}
-        self.spent = 0  # seqIds announced
 
     def start(self, inst_id: str, seq_id: int, bids, asks) -> None:
         """The book as published at `seq_id` (the whole book: the chain starts from it)."""
@@ -85,7 +84,6 @@ class BookOracle:
         book = self._books.get(inst_id)
         if book is None:
             return
-        self.spent += 1
         book.apply(bids, asks)
         self._remember(inst_id, seq_id, book)
 

@@ -18,7 +18,6 @@ import logging
 import re
 import signal
 import sys
-import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -51,8 +50,6 @@ class Child:
         self.metrics_url: str | None = None
         self.tail: deque[str] = deque(maxlen=200)
         self.ready = asyncio.Event()
-        self.started_at = 0.0
-        self.ready_after_s: list[float] = []  # per incarnation: start -> ready
         self.stdout: deque[str] = deque(maxlen=5)  # the last lines of this incarnation's stdout
         self.meant_down = False  # killed or stopped by the soak (any other exit is a crash)
         self._readers: list[asyncio.Task] = []
@@ -77,7 +74,6 @@ class Child:
         self.ready.clear()
         self.metrics_url = None
         self.stdout.clear()
-        self.started_at = time.monotonic()
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hftlab", *self.argv, env=self.env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, preexec_fn=_orphan_dies)
@@ -116,7 +112,6 @@ class Child:
                 log.exception("%s: the readiness check failed on %.200r", self.name, line)
                 ready = False
             if ready:
-                self.ready_after_s.append(time.monotonic() - self.started_at)
                 self.ready.set()
 
     async def wait_ready(self, timeout_s: float) -> None:

@@ -25,15 +25,6 @@ class Metrics:
         want = q * buckets[-1][1]
         return next(le for le, n in buckets if n >= want)
 
-    def by(self, name: str, label: str) -> dict[str, float]:
-        """`name` summed per value of one label."""
-        out: dict[str, float] = {}
-        for k, v in self.samples.get(name, {}).items():
-            key = dict(k).get(label)
-            if key is not None:
-                out[key] = out.get(key, 0.0) + v
-        return out
-
 
 def parse_metrics(text: str) -> Metrics:
     m = Metrics()

@@ -34,7 +34,7 @@ async def test_start_kill_crash_and_stop(tmp_path):
         await child.start()
         await child.wait_ready(60)
         assert await child.stop(30) is None  # `hftlab sim` prints no JSON summary
-        assert not child.crashed and child.incarnation == 3 and len(child.ready_after_s) == 3
+        assert not child.crashed and child.incarnation == 3
         assert "hftlab sim: REST http://127.0.0.1:" in (tmp_path / "logs" / "sim.3.log").read_text()
     finally:
         await child.close()
