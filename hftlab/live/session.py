@@ -69,7 +69,7 @@ async def open_session(cfg: SessionConfig, progress: Callable[[str], None] = log
     from hftlab.marketdata.feed import MarketFeed
     from hftlab.okx.channels import Endpoints, args_for
     from hftlab.okx.client import AsyncOKXClient
-    from hftlab.okx.rest import InstrumentRefused, OkxRest
+    from hftlab.okx.rest import InstrumentRefused, OkxRest, RestError
     from hftlab.portfolio.equity import Portfolio
     from hftlab.risk.engine import RiskEngine
     from hftlab.risk.state import StateFile
@@ -112,6 +112,9 @@ async def open_session(cfg: SessionConfig, progress: Callable[[str], None] = log
             specs = {s.inst_id: s for s in await pub.trading_specs(symbols)}
         except InstrumentRefused as e:
             raise SessionError([str(e)]) from None
+        except RestError as e:  # e.g. still rate-limited (50011) after the client's own retries
+            raise SessionError([f"the venue did not list the instruments ({e}); nothing was traded: start again "
+                                "once it answers"], usage=False) from None
         # -- the hot cache
         cache = None
         if cfg.redis is not None:

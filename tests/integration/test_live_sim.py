@@ -260,3 +260,31 @@ async def _until(pred, timeout: float, what: str) -> None:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
 
+
+
+def test_a_venue_still_rate_limiting_at_start_up_is_a_clear_refusal_not_a_traceback(sim_model, tmp_path):
+    from hftlab.live.session import SessionConfig, SessionError, open_session
+    from hftlab.okx.channels import Endpoints
+    from hftlab.settings import Settings
+    from hftlab.sim.config import SimConfig
+    from hftlab.sim.server import SimServer
+
+    mlflow, version = sim_model
+    settings = Settings()
+
+    async def go():
+        async with SimServer(SimConfig(seed=3)) as sim:
+            sim.faults.rate_limit("rest", duration_s=600)  # every REST answer is 50011
+            cfg = SessionConfig(
+                venue="sim", world="sim", endpoints=Endpoints.from_base_url(sim.rest_url), sim=settings.venue.sim,
+                credentials=SIM_CREDENTIALS, client=settings.client, channels=["trades", "books"], mlflow=mlflow,
+                model_uri=f"models:/hftlab-signal-sim/{version}", symbols=None, timeframe="1s",
+                execution=settings.execution, risk=settings.risk, live=settings.live, redis=None,
+                state_dir=tmp_path / "state")
+            with pytest.raises(SessionError) as e:
+                async with open_session(cfg):
+                    pass
+            return e.value
+
+    err = asyncio.run(go())
+    assert err.usage is False and "did not list the instruments" in str(err) and "50011" in str(err), err
