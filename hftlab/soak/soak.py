@@ -394,14 +394,19 @@ class Soak:
         child.kill9()
         await child.reap()
         self.own_faults.append(FaultKind.KILL_COLLECTOR if child is self.collector else FaultKind.KILL_RUNNER)
+        await self._restart(child, "kill -9", killed)
+
+    async def _restart(self, child: Child, after: str, down_since: float) -> None:
+        """Start `child` again and wait until it works; its downtime is recorded (a failure to come
+        back is an error of the run)."""
         await child.start()
         try:
             await child.wait_ready(self.cfg.ready_timeout_s)
         except RuntimeError as e:
             self.errors.append(str(e))
             return
-        self.restarts[child.name].append({"incarnation": child.incarnation, "after": "kill -9",
-                                          "down_s": round(time.monotonic() - killed, 3)})
+        self.restarts[child.name].append({"incarnation": child.incarnation, "after": after,
+                                          "down_s": round(time.monotonic() - down_since, 3)})
 
     async def _redis_outage(self) -> None:
         """kill -9 of redis-server, `redis_down_s` of outage, the same server back on its port; then
@@ -464,15 +469,7 @@ class Soak:
                                                  "at_sim_s": round(self.sim_elapsed_s, 1),
                                                  "last_lines": list(child.tail)[-6:]})
                 self.progress(f"the {child.name} exited by itself (code {child.proc.returncode}): starting it again")
-                crashed = time.monotonic()
-                await child.start()
-                try:
-                    await child.wait_ready(self.cfg.ready_timeout_s)
-                except RuntimeError as e:
-                    self.errors.append(str(e))
-                    return
-                self.restarts[child.name].append({"incarnation": child.incarnation, "after": "crash",
-                                                  "down_s": round(time.monotonic() - crashed, 3)})
+                await self._restart(child, "crash", time.monotonic())
         finally:
             self._reviving.discard(child.name)
 
