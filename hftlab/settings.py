@@ -47,7 +47,7 @@ from hftlab.live.config import LiveConfig
 from hftlab.models.config import MlflowConfig, ModelConfig
 from hftlab.monitor.config import MonitorConfig
 from hftlab.okx.channels import MARKET_CHANNELS
-from hftlab.okx.config import OKX_URLS, ClientConfig
+from hftlab.okx.config import OKX_URLS, UNCHECKED_CLOCK, ClientConfig
 from hftlab.risk.config import RiskConfig
 from hftlab.sim.config import SimConfig
 from hftlab.strategy.config import StrategyConfig
@@ -166,9 +166,9 @@ class Settings(Section):
         if "stop_loss_pct" not in bt.model_fields_set:
             bt.stop_loss_pct = self.risk.stop_loss_pct
         if self.venue.name == "sim":
-            for bound in ("max_ts_ahead_s", "max_ts_behind_s"):
+            for bound, unchecked in UNCHECKED_CLOCK.items():
                 if bound not in self.client.model_fields_set:
-                    setattr(self.client, bound, None)
+                    setattr(self.client, bound, unchecked)
         if self.mlflow.model_name is None:
             self.mlflow.model_name = f"{MODEL_BASE_NAME}-{self.venue.world}"
         if sim.scenario is not None:

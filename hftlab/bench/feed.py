@@ -262,7 +262,7 @@ def _time_client(fmt: str, venue: _Venue, frames: list[str], passes: int, apply_
     from hftlab.marketdata.feed import MarketFeed
     from hftlab.okx.channels import Endpoints
     from hftlab.okx.client import AsyncOKXClient
-    from hftlab.okx.config import ClientConfig
+    from hftlab.okx.config import UNCHECKED_CLOCK, ClientConfig
     from hftlab.okx.events import BookMsg
 
     channel = CHANNEL[fmt]
@@ -281,7 +281,7 @@ def _time_client(fmt: str, venue: _Venue, frames: list[str], passes: int, apply_
         tap: deque = deque(maxlen=10_000)  # the recorder's buffer
         endpoints = Endpoints("http://127.0.0.1:1", venue.url, venue.url, venue.url)
         # recorded frames: their exchange times are the recording's, not local time's
-        config = ClientConfig(reconcile_orders=False, max_ts_ahead_s=None, max_ts_behind_s=None)
+        config = ClientConfig(reconcile_orders=False, **UNCHECKED_CLOCK)
         client = AsyncOKXClient(endpoints, config, books=feed,
                                 on_frame=lambda raw, ns, ch, inst: tap.append(raw))
         async with client:

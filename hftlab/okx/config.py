@@ -42,6 +42,11 @@ class ClientConfig(Section):
         return self
 
 
+# A simulator running faster than real time is ahead of local time by design, and one replaying a
+# recording is behind it: against one, exchange times are not checked against local time.
+UNCHECKED_CLOCK = {"max_ts_ahead_s": None, "max_ts_behind_s": None}
+
+
 OKX_URLS: dict[str, dict[str, str]] = {
     "okx-live": {
         "rest_url": "https://www.okx.com",

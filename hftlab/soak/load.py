@@ -26,7 +26,7 @@ from hftlab.core.ratelimit import TokenBucket
 from hftlab.marketdata.feed import MarketFeed
 from hftlab.okx.channels import Endpoints, args_for
 from hftlab.okx.client import AsyncOKXClient
-from hftlab.okx.config import ClientConfig
+from hftlab.okx.config import UNCHECKED_CLOCK, ClientConfig
 from hftlab.okx.queue import QueueClosed
 from hftlab.soak.processes import Child
 from hftlab.soak.scrape import Metrics
@@ -140,7 +140,8 @@ class LoadRamp:
 
     async def _step(self, endpoints: Endpoints, sim: Child, n: int) -> dict:
         cfg = self.cfg
-        consumers = [_Consumer(endpoints, cfg.client, cfg.instruments) for _ in range(n)]
+        client = cfg.client.model_copy(update=UNCHECKED_CLOCK)  # the market runs at `speed`
+        consumers = [_Consumer(endpoints, client, cfg.instruments) for _ in range(n)]
         try:
             for c in consumers:
                 await c.start()

@@ -100,9 +100,11 @@ class Probe:
         await self.client.close()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
 
     def all_valid(self) -> bool:
-        return all(self.feed.book(BOOKS, s) is not None for s in self.symbols)
+        """Every book valid and every invalidation seen counted as a recovery."""
+        return not self._invalid_since and all(self.feed.book(BOOKS, s) is not None for s in self.symbols)
 
     # ----- consuming ----------------------------------------------------------------------------
     async def _consume(self) -> None:
