@@ -90,6 +90,18 @@ class SignalNet(nn.Module):
     def cfg(self) -> NetConfig:
         return self.net.cfg
 
+    def describe(self) -> dict:
+        """What rebuilds this module around its `state_dict` (`from_state`): the architecture and the clip."""
+        return {"net": self.cfg.to_dict(), "clip": self.clip}
+
+    @classmethod
+    def from_state(cls, described: dict, state: dict[str, torch.Tensor]) -> SignalNet:
+        """The module `describe` and `state_dict` were taken from (strict: every tensor, nothing else)."""
+        cfg = NetConfig(**described["net"])
+        signal = cls(AttentionLSTM(cfg), torch.zeros(cfg.n_features), torch.ones(cfg.n_features), described["clip"])
+        signal.load_state_dict(state, strict=True)
+        return signal.eval()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = (x - self.center) / self.scale
         if self.clip is not None:

@@ -16,6 +16,8 @@ input tensor with one intra-op thread (measured best for one window; the setting
 
 from __future__ import annotations
 
+import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -50,19 +52,33 @@ class Predictor:
 
     @classmethod
     def from_dir(cls, path: str | Path, *, backend: str = "fast") -> Predictor:
-        """A model directory as MLflow stores it (MLmodel, data/model.pth, extra_files/...)."""
+        """A model directory as `hftlab.models.tracking.log_signal_model` logs it (MLmodel, extra_files/...).
+
+        Built from `net.json` and a `weights.pt` of tensors only, never by unpickling the module: a pickle
+        runs any code put in it (tracking's docstring). A model logged without them is refused."""
         import torch
 
-        from hftlab.models.tracking import BUNDLE_FILE
+        from hftlab.models.lstm import SignalNet
+        from hftlab.models.tracking import BUNDLE_FILE, NET_FILE, WEIGHTS_FILE
 
         path = Path(path)
-        weights = path / "data" / "model.pth"
-        if not weights.is_file():
-            raise FileNotFoundError(f"{path} is not an hftlab signal model directory (no data/model.pth)")
-        # torch.load rather than mlflow.pytorch.load_model: the latter imports pytorch_lightning (seconds)
-        net = torch.load(weights, map_location="cpu", weights_only=False)
+        extra = path / "extra_files"
+        described, weights = extra / NET_FILE, extra / WEIGHTS_FILE
+        if not (path / "MLmodel").is_file():
+            raise FileNotFoundError(f"{path} is not an MLflow model directory (no MLmodel)")
+        if not (described.is_file() and weights.is_file()):
+            raise FileNotFoundError(
+                f"{path} has no extra_files/{NET_FILE} and extra_files/{WEIGHTS_FILE}: it was not logged by this "
+                "hftlab (an older one logged the module as a pickle only, which hftlab does not load). "
+                "Train it again (`hftlab train`) and promote the new version.")
+        try:
+            net = SignalNet.from_state(json.loads(described.read_text()),
+                                       torch.load(weights, map_location="cpu", weights_only=True))
+        except (ValueError, KeyError, TypeError, RuntimeError, pickle.UnpicklingError) as e:
+            raise ValueError(f"{path}: its {NET_FILE} and {WEIGHTS_FILE} do not make a SignalNet "
+                             f"({type(e).__name__}: {e})") from e
         spec = normaliser = None
-        bundle = path / "extra_files" / BUNDLE_FILE
+        bundle = extra / BUNDLE_FILE
         if bundle.is_file():
             from hftlab.features import load_bundle
 

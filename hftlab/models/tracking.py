@@ -1,12 +1,14 @@
 """MLflow: where runs go, what a training run logs, and the registry's aliases.
 
 The logged model is a `SignalNet` (normalisation + network + softmax, raw feature windows in,
-class probabilities out) pickled by `mlflow.pytorch` (`serialization_format="pickle"`, so loading
-gives the module back rather than a torch.export graph), with a signature and an input example.
-`feature_bundle.json` (FeatureSpec + Normaliser, `hftlab.features.dump_bundle`) and `net.json`
-(architecture) travel inside the model's directory, so `models:/<name>@champion` alone is enough
-to rebuild the live feature pipeline and the predictor (`hftlab.models.predictor.load_model`).
-The same files, the evaluation report (JSON) and its plot are also run artifacts.
+class probabilities out) in `mlflow.pytorch`'s format (pickled, with a signature and an input example),
+for MLflow's own tools. hftlab never unpickles it: a pickle runs whatever code whoever could write to
+the artifact store put in it, and live loads the champion with the venue's keys in its environment.
+Inside the model's directory travel `net.json` (`SignalNet.describe`: architecture and clip), `weights.pt`
+(its `state_dict`, tensors only, loaded with `torch.load(weights_only=True)`) and `feature_bundle.json`
+(FeatureSpec + Normaliser, `hftlab.features.dump_bundle`), so `models:/<name>@champion` alone rebuilds
+the live feature pipeline and the predictor (`hftlab.models.predictor.load_model`). The bundle, `net.json`,
+the evaluation report (JSON) and its plot are also run artifacts.
 
 `import mlflow` costs seconds: it happens inside these functions only.
 """
@@ -26,6 +28,7 @@ CHAMPION = "champion"
 MODEL_DIR = "model"
 BUNDLE_FILE = "feature_bundle.json"
 NET_FILE = "net.json"
+WEIGHTS_FILE = "weights.pt"
 
 
 def import_mlflow():
@@ -89,13 +92,15 @@ def log_signal_model(signal_net, example: np.ndarray, bundle_json: str, model_na
 
     with torch.inference_mode():
         out = signal_net(torch.from_numpy(example)).numpy()
-    # pickle is deliberate (the module back, any sequence length); MLflow warns about it on every call
+    # MLflow's pickle is for MLflow's tools only (see above); it warns about it on every call
     logging.getLogger("mlflow.pytorch").setLevel(logging.ERROR)
     workdir.mkdir(parents=True, exist_ok=True)
     bundle = workdir / BUNDLE_FILE
     bundle.write_text(bundle_json)
     net_json = workdir / NET_FILE
-    net_json.write_text(json.dumps(signal_net.cfg.to_dict(), sort_keys=True))
+    net_json.write_text(json.dumps(signal_net.describe(), sort_keys=True))
+    weights = workdir / WEIGHTS_FILE
+    torch.save(signal_net.state_dict(), weights)
     info = mlflow.pytorch.log_model(
         signal_net,
         name=MODEL_DIR,
@@ -103,7 +108,7 @@ def log_signal_model(signal_net, example: np.ndarray, bundle_json: str, model_na
         signature=infer_signature(example, out),
         input_example=example,
         pip_requirements=pip_requirements(),
-        extra_files=[str(bundle), str(net_json)],
+        extra_files=[str(bundle), str(net_json), str(weights)],
         registered_model_name=model_name,
         tags=tags,
     )

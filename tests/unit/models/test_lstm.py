@@ -60,3 +60,22 @@ def test_signalnet_applies_the_normaliser_arithmetic(clip):
         got = signal(torch.from_numpy(x))
     assert torch.allclose(got, expected, atol=1e-6)
     assert torch.allclose(got.sum(dim=-1), torch.ones(2))
+
+
+@pytest.mark.parametrize("clip", [None, 2.5])
+def test_a_signalnet_rebuilt_from_its_description_and_state_predicts_the_same(clip):
+    rng = np.random.default_rng(2)
+    signal = SignalNet(_net(), rng.normal(size=5), rng.uniform(0.5, 2, 5), clip).eval()
+    rebuilt = SignalNet.from_state(signal.describe(), signal.state_dict())
+    assert rebuilt.cfg == signal.cfg and rebuilt.clip == signal.clip and not rebuilt.training
+    x = torch.from_numpy(rng.normal(0, 4, (3, 9, 5)).astype(np.float32))
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), signal(x))
+
+
+def test_a_state_missing_a_tensor_is_refused():
+    signal = SignalNet(_net(), np.zeros(5), np.ones(5), None)
+    state = signal.state_dict()
+    del state["scale"]
+    with pytest.raises(RuntimeError, match="scale"):
+        SignalNet.from_state(signal.describe(), state)

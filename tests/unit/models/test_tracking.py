@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,5 +101,57 @@ def test_a_second_run_registers_a_new_version(store, model, tmp_path):
 def test_load_model_refuses_a_directory_that_is_not_a_model(tmp_path):
     from hftlab.models.predictor import load_model
 
-    with pytest.raises(FileNotFoundError, match="not an hftlab signal model"):
+    with pytest.raises(FileNotFoundError, match="not an MLflow model directory"):
         load_model(str(tmp_path))
+
+
+@pytest.fixture()
+def model_dir(store, model, tmp_path):
+    """A logged model's directory, downloaded as live downloads it, to tamper with."""
+    import mlflow
+
+    from hftlab.features import dump_bundle
+    from hftlab.models import tracking
+
+    uri, _, exp_id = store
+    signal, spec, norm = model
+    with mlflow.start_run(experiment_id=exp_id):
+        model_uri, _ = tracking.log_signal_model(signal, np.zeros((1, 6, len(spec.names)), np.float32),
+                                                 dump_bundle(spec, norm), None, tmp_path / "work")
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, tracking_uri=uri,
+                                                   dst_path=str(tmp_path / "dl")))
+
+
+class _Payload:
+    """What a hostile writer of the artifact store would pickle: code that runs on unpickling."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_the_weights_are_loaded_as_tensors_only_so_a_pickled_payload_never_runs(model_dir, tmp_path):
+    from hftlab.models.predictor import load_model
+
+    marker = tmp_path / "payload-ran"
+    torch.save({"net.fc2.bias": _Payload(marker)}, model_dir / "extra_files" / "weights.pt")
+    with pytest.raises(ValueError, match="do not make a SignalNet"):
+        load_model(str(model_dir))
+    assert not marker.exists()
+    # the pickle MLflow keeps for its own tools is never read: a payload there does not run either
+    torch.save(_Payload(marker), model_dir / "data" / "model.pth")
+    (model_dir / "extra_files" / "weights.pt").unlink()
+    with pytest.raises(FileNotFoundError, match="Train it again"):
+        load_model(str(model_dir))
+    assert not marker.exists()
+
+
+def test_weights_of_another_architecture_are_refused_not_half_loaded(model_dir):
+    from hftlab.models.predictor import load_model
+
+    other = SignalNet(AttentionLSTM(NetConfig(3, 4, 1, 0.0, 6)), np.zeros(3), np.ones(3), None)
+    torch.save(other.state_dict(), model_dir / "extra_files" / "weights.pt")
+    with pytest.raises(ValueError, match="do not make a SignalNet"):
+        load_model(str(model_dir))
