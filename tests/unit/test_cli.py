@@ -4,7 +4,7 @@ import sys
 
 from hftlab.cli import COMMANDS, main
 
-HEAVY = ("torch", "lightning", "mlflow", "vectorbt", "numba", "sklearn", "pandas", "matplotlib")
+HEAVY = ("torch", "lightning", "mlflow", "numba", "sklearn", "pandas", "matplotlib")
 
 
 def test_import_hftlab_stays_light():
