@@ -102,7 +102,8 @@ class RedisCacheManager:
         self.stats = CacheStats()
         self._events: deque[tuple[int, str, Any, int, int]] = deque()  # (op, key, fields, maxlen, ttl_ms)
         self._state: dict[str, tuple[int, Any, int]] = {}  # key -> (op, fields, ttl_ms)
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # the writer, waiting for work, has some
+        self._now = False  # send without waiting for more to join the batch (a full batch, flush, close)
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: Supervisor | None = None
@@ -170,7 +171,7 @@ class RedisCacheManager:
     def _put_state(self, key: str, op: int, fields: Mapping[str, Any], ttl_ms: int = 0) -> None:
         """`ttl_ms` 0: never expires, so never evicted (account state)."""
         self._state[key] = (op, dict(fields), ttl_ms)
-        self._idle.clear()
+        self._work()
 
     def _put_event(self, key: str, fields: Mapping[str, Any], maxlen: int) -> None:
         events = self._events
@@ -179,8 +180,16 @@ class RedisCacheManager:
             self.stats.events_dropped += 1
         events.append((_XADD, key, fields, maxlen, self.market_ttl_ms))
         self.stats.events_enqueued += 1
-        self._idle.clear()
         if len(events) >= self.batch_max:
+            self._now = True
+            self._wake.set()
+        self._work()
+
+    def _work(self) -> None:
+        # The first item after the writer went idle wakes it (it then waits `flush_interval` for more
+        # to join the batch); later ones find it busy. Without this the writer only woke at a full batch.
+        if self._idle.is_set():
+            self._idle.clear()
             self._wake.set()
 
     @property
@@ -225,7 +234,9 @@ class RedisCacheManager:
 
     async def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until everything queued so far is written; False if Redis could not take it in time."""
-        self._wake.set()
+        if self.pending:
+            self._now = True
+            self._wake.set()
         try:
             await asyncio.wait_for(self._idle.wait(), timeout_s)
             return True
@@ -237,6 +248,7 @@ class RedisCacheManager:
             if self.pending and self.stats.connected:
                 await self.flush(timeout_s)
             self._closing = True
+            self._now = True
             self._wake.set()
             await self._tasks.close()
             self._tasks = None
@@ -260,9 +272,10 @@ class RedisCacheManager:
         while not self._closing:
             try:
                 if self.pending and len(inflight) < self.INFLIGHT_BATCHES:
-                    if not inflight and len(self._events) < self.batch_max and not self._wake.is_set():
+                    if not inflight and len(self._events) < self.batch_max and not self._now:
                         # Let a few more events join this batch: one round trip carries them all.
                         await asyncio.sleep(self.flush_interval_s)
+                    self._now = False
                     self._wake.clear()
                     sent = await self._send_batch()
                     if sent is not None:
@@ -282,10 +295,7 @@ class RedisCacheManager:
                     continue
                 self._idle.set()
                 self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.flush_interval_s * 20)
-                except TimeoutError:
-                    pass
+                await self._wake.wait()
             except Exception as e:  # RedisError, OSError (RespConnectionError), TimeoutError, or a bug:
                 # an outage either way. Everything in flight goes back, newest first, so older items
                 # end up in front and the newest state for a key wins.

@@ -63,6 +63,22 @@ async def _until(pred, what: str, timeout_s: float = 30.0) -> None:
         await asyncio.sleep(0.01)
 
 
+@pytest.mark.parametrize("write", ["event", "state"])
+async def test_the_first_write_after_the_writer_went_idle_wakes_it(redis_url, write):
+    """Written with no flush and no full batch, one flush interval later: the writer used to sleep until
+    one or for 20 flush intervals (here 40 s, beyond the wait), so a trade at a quiet moment waited."""
+    async with RedisCacheManager(redis_url, batch_max=1000, flush_interval_ms=2000) as cache:
+        cache.add_trade("BTC-USDT", trade(0))
+        assert await cache.flush(10)  # the writer is idle now
+        if write == "event":
+            cache.add_trade("BTC-USDT", trade(1))
+            await _until(lambda: cache.stats.events_written == 2, "the second trade written", timeout_s=20)
+        else:
+            cache.set_equity({"usd": "1"})
+            await _until(lambda: cache.pending == 0 and cache._idle.is_set(), "the equity written", timeout_s=20)
+            assert await cache.get_equity() == {"usd": "1"}
+
+
 async def test_redis_down_never_blocks_and_counts_drops(redis_server, tmp_path):
     """Kill the server, keep writing, bring it back: the writer survives and resumes. The writes are
     plain functions (no awaitable): a caller never waits on Redis, whatever state Redis is in."""
