@@ -100,7 +100,6 @@ class Probe:
         await self.client.close()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
 
     def all_valid(self) -> bool:
         """Every book valid and every invalidation seen counted as a recovery."""

@@ -632,8 +632,13 @@ class Soak:
                 "waited_for_their_process": dict(self.deferred), "left_armed": self.left_armed,
                 "not_fired": [{"kind": f.kind.value, "at_s": f.at_s, "why": why} for f, why in self.not_fired]}
 
+    @property
+    def _probe_figures(self) -> ProbeFigures:
+        """What the probe saw up to the end of the plan (all it saw, where the run never got there)."""
+        return self.probe_seen or self.probe.figures
+
     def _book_figures(self) -> dict:
-        pf = (self.probe_seen or self.probe.figures).as_dict()
+        pf = self._probe_figures.as_dict()
         return {"invalid_served": pf["invalid_served"] + self.redis_checks["mismatch"],
                 "valid_at_end": self.valid_at_end,
                 "probe": {k: pf[k] for k in ("books_verified", "invalid_served", "unverifiable", "invalidations",
@@ -649,7 +654,7 @@ class Soak:
                                                         "hftlab_okx_books_invalidated_on_loss_total"))}
 
     def _frame_figures(self) -> dict:
-        pf = self.probe_seen or self.probe.figures
+        pf = self._probe_figures
         lost = dict(pf.trades_lost)
         return {"unexplained": lost.pop("unexplained", 0), "by_documented_policy": lost, "gaps": pf.gaps,
                 "trade_duplicates_delivered": pf.trade_duplicates, "trades_received": pf.trades,
